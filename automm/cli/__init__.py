@@ -1,0 +1,72 @@
+"""The ``automm`` command line: a click root group; one module per verb.
+
+Every module ``automm/cli/<verb>.py`` defines ``command`` (a click command or group);
+plugins add theirs through ``automm_register_commands``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from typing import Any
+
+import click
+
+from automm import __version__
+from automm.errors import AutommError
+
+
+class DomainError(click.ClickException):
+    """An expected error: one line on stderr, exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"automm: error: {self.format_message()}", err=True)
+
+
+class AutommGroup(click.Group):
+    """Root group: loads verb modules and plugin commands lazily; maps domain errors."""
+
+    _loaded = False
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        for info in pkgutil.iter_modules(__path__):
+            if not info.name.startswith("_"):
+                module = importlib.import_module(f"{__name__}.{info.name}")
+                self.add_command(module.command)
+        from automm.plugins import add_plugin_commands, failures
+
+        add_plugin_commands(self)
+        for failed in failures():
+            click.echo(f"automm: warning: plugin {failed.name!r} not loaded: {failed.reason}",
+                       err=True)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._load()
+        return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AutommError as exc:
+            raise DomainError(str(exc)) from None
+
+
+@click.group(cls=AutommGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="automm")
+def cli() -> None:
+    """automm: plugin-based multimodal neural architecture search."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="automm")

@@ -1,0 +1,30 @@
+"""Domain errors. The CLI turns each into one line on stderr and exit status 2."""
+
+from __future__ import annotations
+
+
+class AutommError(Exception):
+    """Base class of every expected error (bad input, unknown names, bad files)."""
+
+
+class UnknownComponentError(AutommError, KeyError):
+    """A name that no registry knows."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ArchitectureError(AutommError):
+    """A malformed or inconsistent arch.json."""
+
+
+class CacheError(AutommError):
+    """A missing, malformed or incompatible feature cache."""
+
+
+class PluginError(AutommError):
+    """A plugin that could not be loaded or registered something invalid."""
+
+
+class DataError(AutommError):
+    """A dataset directory or media file that cannot be used."""

@@ -1,0 +1,173 @@
+"""The search-space IR: a graph of data nodes plus named choices."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import networkx as nx
+
+from automm.errors import ArchitectureError, CacheError
+
+INPUT = "input"
+OP = "op"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A named decision with an ordered list of candidates.
+
+    ``kind`` is ``"input"`` (pick one candidate node) or ``"op"`` (pick one op name);
+    ``family`` groups choices for entropy logging (e.g. ``cell-input``, ``step-input``, ``op``);
+    ``node`` is the graph node the choice belongs to.
+    """
+
+    name: str
+    kind: str
+    family: str
+    node: str
+    candidates: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SpaceConfig:
+    """Base of space hyper-parameters; subclasses add fields with defaults."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        return _jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SpaceConfig:
+        """Build from a dict; unknown keys or wrong types raise :class:`ArchitectureError`."""
+        if not isinstance(data, dict):
+            raise ArchitectureError("space config must be an object")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            raise ArchitectureError(f"unknown space config key(s): {', '.join(unknown)}")
+        hints = typing.get_type_hints(cls)
+        values = {k: _coerce(k, v, hints[k]) for k, v in data.items()}
+        try:
+            config = cls(**values)
+        except (TypeError, ValueError) as exc:
+            raise ArchitectureError(f"invalid space config: {exc}") from None
+        return config
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _coerce(key: str, value: Any, hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ArchitectureError(f"space config {key!r} must be a list")
+        return tuple(value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ArchitectureError(f"space config {key!r} must be an object")
+        return dict(value)
+    if hint is int and (not isinstance(value, int) or isinstance(value, bool)):
+        raise ArchitectureError(f"space config {key!r} must be an integer")
+    if hint is float and not isinstance(value, int | float):
+        raise ArchitectureError(f"space config {key!r} must be a number")
+    if hint is str and not isinstance(value, str):
+        raise ArchitectureError(f"space config {key!r} must be a string")
+    return value
+
+
+class SearchSpace:
+    """A search space: a ``networkx.DiGraph`` of data nodes and named :class:`Choice` s.
+
+    Node attribute ``kind`` is one of ``tap``, ``cell``, ``cell-input``, ``step``, ``head``.
+    Tap nodes carry ``modality`` and ``channels``; nodes inside a cell carry ``cell``.
+    Edges go from every candidate to the node that may consume it (attribute ``choice``).
+    """
+
+    def __init__(self, name: str, config: SpaceConfig, graph: nx.DiGraph, choices: list[Choice]):
+        self.name = name
+        self.config = config
+        self.graph = graph
+        self.choices: dict[str, Choice] = {c.name: c for c in choices}
+
+    def choice(self, name: str) -> Choice:
+        """The choice called ``name``."""
+        try:
+            return self.choices[name]
+        except KeyError:
+            raise ArchitectureError(f"space {self.name!r} has no choice {name!r}") from None
+
+    def nodes_of(self, kind: str) -> list[str]:
+        """Nodes of one kind, in insertion order."""
+        return [n for n, d in self.graph.nodes(data=True) if d["kind"] == kind]
+
+    @property
+    def taps(self) -> list[str]:
+        """Feature-tap node names (e.g. ``image/1``)."""
+        return self.nodes_of("tap")
+
+    @property
+    def cells(self) -> list[str]:
+        """Cell node names in order (a cell node stands for the cell's output)."""
+        return self.nodes_of("cell")
+
+    def steps(self, cell: str) -> list[str]:
+        """Step node names of ``cell`` in order."""
+        return [n for n in self.nodes_of("step") if self.graph.nodes[n]["cell"] == cell]
+
+    def cell_inputs(self, cell: str) -> list[str]:
+        """Input node names of ``cell`` in order."""
+        return [n for n in self.nodes_of("cell-input") if self.graph.nodes[n]["cell"] == cell]
+
+    def families(self) -> dict[str, list[Choice]]:
+        """Choices grouped by family, in order of first appearance."""
+        out: dict[str, list[Choice]] = {}
+        for c in self.choices.values():
+            out.setdefault(c.family, []).append(c)
+        return out
+
+    def __repr__(self) -> str:
+        return f"SearchSpace({self.name!r}, {len(self.graph)} nodes, {len(self.choices)} choices)"
+
+
+class SpaceDefinition(ABC):
+    """What a space plugin registers: a config type and a builder of :class:`SearchSpace`.
+
+    ``config_type`` is a frozen dataclass subclassing :class:`SpaceConfig`; its simple
+    fields (int, float, str, tuple of str) become CLI options (``--cells``, ``--ops a,b``).
+    A config field ``tap_channels`` (dict tap -> channels) is filled from the feature cache.
+    """
+
+    config_type: ClassVar[type[SpaceConfig]]
+    description: ClassVar[str] = ""
+
+    @abstractmethod
+    def build(self, config: SpaceConfig) -> SearchSpace:
+        """The search space for ``config``."""
+
+    def default_config(self) -> SpaceConfig:
+        """The config with every default."""
+        return self.config_type()
+
+    def prepare_data(self, data: str | None) -> Path:
+        """Turn ``--data`` into a feature-cache directory.
+
+        The default accepts only an existing cache; spaces that know their media
+        (e.g. extract from videos, or make a demo corpus when ``data`` is None) override it.
+        """
+        if data is None:
+            raise CacheError("--data is required: this space has no default data")
+        path = Path(data)
+        if not (path / "manifest.json").is_file():
+            raise CacheError(f"{path}: not a feature cache (no manifest.json)")
+        return path

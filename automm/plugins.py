@@ -1,0 +1,158 @@
+"""Plugin discovery: entry points of group ``automm``, loaded lazily and once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+import click
+import pluggy
+
+from automm import hookspecs
+from automm.registry import REGISTRIES
+
+GROUP = "automm"
+DISABLE_ENV = "AUTOMM_DISABLE_PLUGINS"
+
+
+@dataclass
+class PluginInfo:
+    """A discovered plugin: its entry-point name, distribution and status."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    hooks: list[str] = field(default_factory=list)
+    status: str = "loaded"  # loaded | blocked | failed
+    reason: str | None = None
+
+
+@dataclass
+class _State:
+    manager: pluggy.PluginManager | None = None
+    plugins: dict[str, PluginInfo] = field(default_factory=dict)
+    loading: bool = False
+
+
+_state = _State()
+
+
+def blocked_names() -> set[str]:
+    """Entry-point names listed in ``AUTOMM_DISABLE_PLUGINS`` (comma separated)."""
+    return {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """The plugin manager, loading plugins on first use."""
+    load_plugins()
+    assert _state.manager is not None
+    return _state.manager
+
+
+def plugin_infos() -> list[PluginInfo]:
+    """Every discovered plugin (loaded, blocked or failed), sorted by name."""
+    load_plugins()
+    return [_state.plugins[n] for n in sorted(_state.plugins)]
+
+
+def load_plugins() -> None:
+    """Discover and register every plugin once; failures are recorded, not raised."""
+    if _state.manager is not None or _state.loading:
+        return
+    _state.loading = True
+    try:
+        pm = pluggy.PluginManager(GROUP)
+        pm.add_hookspecs(hookspecs)
+        blocked = blocked_names()
+        for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+            dist = ep.dist.name if ep.dist else None
+            version = ep.dist.version if ep.dist else None
+            info = PluginInfo(ep.name, dist, version)
+            _state.plugins[ep.name] = info
+            if ep.name in blocked:
+                pm.set_blocked(ep.name)
+                info.status, info.reason = "blocked", f"listed in {DISABLE_ENV}"
+                continue
+            _register_module(pm, ep, info)
+        _state.manager = pm
+        for info in _state.plugins.values():
+            if info.status == "loaded":
+                _collect_components(pm, info)
+    finally:
+        _state.loading = False
+
+
+def _register_module(pm: pluggy.PluginManager, ep: Any, info: PluginInfo) -> None:
+    try:
+        module = ep.load()
+        pm.register(module, name=ep.name)
+    except Exception as exc:  # a broken plugin must not take automm down
+        _fail(info, f"cannot load: {type(exc).__name__}: {exc}")
+        return
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        pm.unregister(name=ep.name)
+        _fail(info, f"implements an unknown hook: {exc}")
+        return
+    info.hooks = sorted(h.name for h in pm.get_hookcallers(pm.get_plugin(ep.name)) or [])
+
+
+def _collect_components(pm: pluggy.PluginManager, info: PluginInfo) -> None:
+    for registry in REGISTRIES.values():
+        for impl in getattr(pm.hook, registry.hook).get_hookimpls():
+            if impl.plugin_name != info.name:
+                continue
+
+            def register(name: str, obj: Any, _registry: Any = registry) -> None:
+                _registry.register(name, obj, plugin=info.name, distribution=info.distribution,
+                                   version=info.version)
+
+            try:
+                impl.function(register=register)
+            except Exception as exc:
+                _fail(info, f"{registry.hook} raised {type(exc).__name__}: {exc}")
+
+
+def _fail(info: PluginInfo, reason: str) -> None:
+    info.status = "failed"
+    info.reason = reason if info.reason is None else f"{info.reason}; {reason}"
+
+
+def failures() -> list[PluginInfo]:
+    """Plugins that failed to load or register."""
+    return [p for p in plugin_infos() if p.status == "failed"]
+
+
+def add_plugin_commands(cli: click.Group) -> None:
+    """Let every loaded plugin add its commands; a failing plugin is recorded."""
+    pm = plugin_manager()
+    for impl in pm.hook.automm_register_commands.get_hookimpls():
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:
+            info = _state.plugins.get(impl.plugin_name)
+            if info is not None:
+                _fail(info, f"automm_register_commands raised {type(exc).__name__}: {exc}")
+
+
+def reset_plugins() -> None:
+    """Forget every loaded plugin and registered component (tests, long-lived tools)."""
+    _state.manager = None
+    _state.plugins.clear()
+    for registry in REGISTRIES.values():
+        registry.clear()
+
+
+__all__ = [
+    "PluginInfo",
+    "add_plugin_commands",
+    "blocked_names",
+    "failures",
+    "load_plugins",
+    "plugin_infos",
+    "plugin_manager",
+    "reset_plugins",
+]

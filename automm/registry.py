@@ -1,0 +1,107 @@
+"""Registries of components, one per kind, filled by plugins through hooks."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from automm.errors import PluginError, UnknownComponentError
+
+_NAME = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered component and where it came from."""
+
+    kind: str
+    name: str
+    obj: Any
+    plugin: str
+    distribution: str | None = None
+    version: str | None = None
+
+
+class Registry:
+    """Components of one kind by name: ``register``, ``get``, ``list``."""
+
+    def __init__(self, kind: str, hook: str) -> None:
+        self.kind = kind
+        self.hook = hook
+        self._entries: dict[str, Entry] = {}
+
+    def register(
+        self,
+        name: str,
+        obj: Any,
+        *,
+        plugin: str = "<runtime>",
+        distribution: str | None = None,
+        version: str | None = None,
+    ) -> None:
+        """Add ``obj`` under ``name``; a name may be registered once."""
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise PluginError(f"invalid {self.kind} name {name!r} (use kebab-case, e.g. 'linear-glu')")
+        if name in self._entries:
+            other = self._entries[name].plugin
+            raise PluginError(f"{self.kind} {name!r} is already registered by plugin {other!r}")
+        self._entries[name] = Entry(self.kind, name, obj, plugin, distribution, version)
+
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (used by tests and tools that register temporarily)."""
+        self._entries.pop(name, None)
+
+    def clear(self) -> None:
+        """Remove every entry."""
+        self._entries.clear()
+
+    def entry(self, name: str) -> Entry:
+        """The :class:`Entry` for ``name``; unknown names list the known ones."""
+        _ensure_loaded()
+        try:
+            return self._entries[name]
+        except KeyError:
+            known = ", ".join(sorted(self._entries)) or "(none)"
+            raise UnknownComponentError(f"unknown {self.kind} {name!r}; known: {known}") from None
+
+    def get(self, name: str) -> Any:
+        """The object registered under ``name``."""
+        return self.entry(name).obj
+
+    def list(self, pattern: str = "*") -> list[str]:
+        """Sorted names, optionally filtered by a shell-style wildcard."""
+        _ensure_loaded()
+        return sorted(n for n in self._entries if fnmatch.fnmatchcase(n, pattern))
+
+    def entries(self) -> list[Entry]:
+        """All entries, sorted by name."""
+        _ensure_loaded()
+        return [self._entries[n] for n in sorted(self._entries)]
+
+    def __contains__(self, name: object) -> bool:
+        _ensure_loaded()
+        return name in self._entries
+
+
+def _ensure_loaded() -> None:
+    from automm.plugins import load_plugins
+
+    load_plugins()
+
+
+strategies = Registry("strategy", "automm_register_strategies")
+fusion_ops = Registry("fusion op", "automm_register_fusion_ops")
+backbones = Registry("backbone", "automm_register_backbones")
+spaces = Registry("space", "automm_register_spaces")
+datasets = Registry("dataset", "automm_register_datasets")
+
+REGISTRIES: dict[str, Registry] = {
+    "strategies": strategies,
+    "fusion_ops": fusion_ops,
+    "backbones": backbones,
+    "spaces": spaces,
+    "datasets": datasets,
+}
+"""Every registry, keyed by the kind's plural (also the key in ``automm plugins --json``)."""

@@ -1,0 +1,5 @@
+"""The strategy contract: relaxation of choices into weights, and derivation."""
+
+from automm.strategy.base import Strategy, StrategyOption
+
+__all__ = ["Strategy", "StrategyOption"]

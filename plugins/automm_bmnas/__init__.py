@@ -1,0 +1,1 @@
+"""automm_bmnas plugin (work in progress)."""

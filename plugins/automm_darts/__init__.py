@@ -1,0 +1,1 @@
+"""automm_darts plugin (work in progress)."""

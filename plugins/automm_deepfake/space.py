@@ -1,0 +1,54 @@
+"""The bimodal-deepfake space: image and audio taps, cells of fusion steps, a 2-class head."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from automm import registry
+from automm.ir import SearchSpace, SpaceConfig, SpaceDefinition, Tap, build_cell_space
+
+RESNET34_STAGE_CHANNELS = (64, 128, 256, 512)
+PAPER_OPS = ("zero", "sum", "attention", "linear-glu", "concat-fc")
+
+
+@dataclass(frozen=True)
+class BimodalDeepfakeConfig(SpaceConfig):
+    """Hyper-parameters of the bimodal-deepfake space (defaults: the paper's setting).
+
+    ``image_taps``/``audio_taps`` take the first N backbone stages (``image/1`` is stage 1);
+    ``tap_channels`` is filled from the feature cache (ResNet-34 stage widths otherwise).
+    """
+
+    C: int = 128
+    L: int = 8
+    cells: int = 2
+    steps: int = 2
+    ops: tuple[str, ...] = PAPER_OPS
+    image_taps: int = 4
+    audio_taps: int = 4
+    num_classes: int = 2
+    tap_channels: dict[str, int] = field(default_factory=dict)
+
+    def taps(self) -> list[Tap]:
+        """The feature taps of this config."""
+        out = []
+        for modality, count in (("image", self.image_taps), ("audio", self.audio_taps)):
+            for i in range(1, count + 1):
+                name = f"{modality}/{i}"
+                default = RESNET34_STAGE_CHANNELS[min(i, 4) - 1]
+                out.append(Tap(name, modality, int(self.tap_channels.get(name, default))))
+        return out
+
+
+class BimodalDeepfakeSpace(SpaceDefinition):
+    """Two-level STGS-BMNAS space over image (face) and audio (spectrogram) taps."""
+
+    config_type = BimodalDeepfakeConfig
+    description = "image + audio taps -> N cells of fusion steps -> real/fake head"
+
+    def build(self, config: SpaceConfig) -> SearchSpace:
+        assert isinstance(config, BimodalDeepfakeConfig)
+        for op in config.ops:
+            registry.fusion_ops.entry(op)  # unknown op names fail here, listing the known ones
+        return build_cell_space("bimodal-deepfake", config, config.taps(),
+                                cells=config.cells, steps=config.steps, ops=config.ops)

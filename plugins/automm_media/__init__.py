@@ -1,0 +1,1 @@
+"""automm_media plugin (work in progress)."""

@@ -1,0 +1,1 @@
+"""automm_stgs plugin (work in progress)."""
