@@ -28,3 +28,11 @@ class PluginError(AutommError):
 
 class DataError(AutommError):
     """A dataset directory or media file that cannot be used."""
+
+
+class RenderError(AutommError):
+    """A figure that could not be written (unknown format, unwritable path, Graphviz failure)."""
+
+
+class DotNotFoundError(RenderError):
+    """The Graphviz ``dot`` executable is missing (only DOT source can be written)."""

@@ -27,8 +27,8 @@ def check_fusion_op(op: str | FusionFactory, C: int = 8, L: int = 4, batch: int 
     """Assert the fusion-op contract on tiny shapes; return the module.
 
     ``factory(C, L)`` builds an ``nn.Module``; ``forward(x, y)`` of two ``(B, C, L)`` tensors
-    returns a finite ``(B, C, L)`` tensor; backward gives finite gradients to every parameter
-    that takes part; the op also works on other C/L.
+    returns a finite ``(B, C, L)`` tensor; backward gives a finite gradient to every trainable
+    parameter; the op also works on other C/L.
     """
     from automm import registry
 
@@ -42,9 +42,13 @@ def check_fusion_op(op: str | FusionFactory, C: int = 8, L: int = 4, batch: int 
         assert isinstance(out, torch.Tensor), "forward must return a tensor"
         assert out.shape == (batch, c, length), f"output shape {tuple(out.shape)} != {(batch, c, length)}"
         assert torch.isfinite(out).all(), "output has non-finite values"
+        if not out.requires_grad:  # a constant op such as zero
+            assert not any(p.requires_grad for p in module.parameters()), "parameters get no gradient"
+            continue
         (out * torch.randn_like(out)).sum().backward()
         for name, p in module.named_parameters():
-            if p.requires_grad and p.grad is not None:
+            if p.requires_grad:
+                assert p.grad is not None, f"parameter {name} gets no gradient"
                 assert torch.isfinite(p.grad).all(), f"parameter {name} has a non-finite gradient"
     return module
 

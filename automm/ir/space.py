@@ -72,14 +72,16 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
     if origin is tuple:
         if not isinstance(value, list | tuple):
             raise ArchitectureError(f"space config {key!r} must be a list")
-        return tuple(value)
+        item = typing.get_args(hint)[0]
+        return tuple(_coerce(f"{key}[]", v, item) for v in value)
     if origin is dict:
         if not isinstance(value, dict):
             raise ArchitectureError(f"space config {key!r} must be an object")
-        return dict(value)
+        _, item = typing.get_args(hint)
+        return {k: _coerce(f"{key}.{k}", v, item) for k, v in value.items()}
     if hint is int and (not isinstance(value, int) or isinstance(value, bool)):
         raise ArchitectureError(f"space config {key!r} must be an integer")
-    if hint is float and not isinstance(value, int | float):
+    if hint is float and (not isinstance(value, int | float) or isinstance(value, bool)):
         raise ArchitectureError(f"space config {key!r} must be a number")
     if hint is str and not isinstance(value, str):
         raise ArchitectureError(f"space config {key!r} must be a string")
@@ -134,6 +136,20 @@ class SearchSpace:
         out: dict[str, list[Choice]] = {}
         for c in self.choices.values():
             out.setdefault(c.family, []).append(c)
+        return out
+
+    def input_groups(self) -> dict[str, list[Choice]]:
+        """Input-slot choices grouped by the node that consumes them together, in order.
+
+        A step's slots are grouped under the step; a cell's slots (nodes of kind ``cell-input``)
+        under the cell. Derivation gives the slots of one group distinct candidates.
+        """
+        out: dict[str, list[Choice]] = {}
+        for c in self.choices.values():
+            if c.kind == INPUT:
+                data = self.graph.nodes[c.node]
+                owner = data["cell"] if data["kind"] == "cell-input" else c.node
+                out.setdefault(owner, []).append(c)
         return out
 
     def __repr__(self) -> str:

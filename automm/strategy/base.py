@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -65,39 +66,61 @@ class Strategy(ABC):
         """The categorical distribution a logit vector stands for (entropy, derivation)."""
         return torch.softmax(logits.detach(), dim=-1)
 
-    def on_epoch_end(self, epoch: int) -> None:
+    def on_epoch_end(self, epoch: int) -> None:  # noqa: B027
         """Schedules (e.g. temperature); nothing by default."""
 
     def derive(self, space: SearchSpace, logits: Mapping[str, Tensor]) -> Architecture:
-        """Argmax per op; a node's input slots take the best pair of distinct candidates."""
-        choices: dict[str, str] = {}
-        slots: dict[str, list[Choice]] = {}
-        for c in space.choices.values():
-            if c.kind == INPUT:
-                slots.setdefault(c.node, []).append(c)
-            else:
-                choices[c.name] = c.candidates[int(self.probabilities(logits[c.name]).argmax())]
-        for node_slots in slots.values():
-            choices.update(self.derive_slots(node_slots, logits))
+        """Argmax per op; each node's input slots take the best tuple of distinct candidates."""
+        choices = {**self.derive_ops(space, logits), **self.derive_inputs(space, logits)}
         ordered = {name: choices[name] for name in space.choices}
         return Architecture(space.name, space.config.to_dict(), ordered,
                             strategy=self.record())
 
-    def derive_slots(self, slots: list[Choice], logits: Mapping[str, Tensor]) -> dict[str, str]:
-        """Selections of one node's input slots: the product-best tuple of distinct candidates
-        (falls back to repeats only when there are fewer candidates than slots)."""
-        probs = [self.probabilities(logits[c.name]) for c in slots]
-        sizes = [len(c.candidates) for c in slots]
-        best, best_score = None, -1.0
+    def derive_ops(self, space: SearchSpace, logits: Mapping[str, Tensor]) -> dict[str, str]:
+        """The most probable candidate of every non-input choice."""
+        return {c.name: c.candidates[int(self.probabilities(logits[c.name]).argmax())]
+                for c in space.choices.values() if c.kind != INPUT}
+
+    def derive_inputs(self, space: SearchSpace, logits: Mapping[str, Tensor]) -> dict[str, str]:
+        """Selections of every input slot, one node (:meth:`SearchSpace.input_groups`) at a time."""
+        choices: dict[str, str] = {}
+        for slots in space.input_groups().values():
+            choices.update(self.derive_slots(slots, logits))
+        return choices
+
+    def derive_slots(self, slots: list[Choice], logits: Mapping[str, Tensor],
+                     avoid: Collection[frozenset[str]] = ()) -> dict[str, str]:
+        """Selections of one node's input slots: the tuple of distinct candidates with the best
+        product of probabilities (repeats only when there are fewer candidates than slots).
+
+        Tuples whose set of candidates is in ``avoid`` are taken only when no other tuple is left.
+        """
+        probs = [self.probabilities(logits[c.name]).tolist() for c in slots]
         distinct = all(len(c.candidates) >= len(slots) for c in slots)
-        for combo in itertools.product(*(range(n) for n in sizes)):
-            if distinct and len({slots[i].candidates[k] for i, k in enumerate(combo)}) < len(slots):
+        best: tuple[bool, float] | None = None
+        picked: list[str] = []
+        for combo in itertools.product(*(range(len(c.candidates)) for c in slots)):
+            names = [c.candidates[k] for c, k in zip(slots, combo, strict=True)]
+            if distinct and len(set(names)) < len(slots):
                 continue
-            score = float(torch.prod(torch.stack([p[k] for p, k in zip(probs, combo, strict=True)])))
-            if score > best_score:
-                best, best_score = combo, score
-        assert best is not None
-        return {c.name: c.candidates[k] for c, k in zip(slots, best, strict=True)}
+            rank = (frozenset(names) not in avoid,
+                    math.prod(p[k] for p, k in zip(probs, combo, strict=True)))
+            if best is None or rank > best:
+                best, picked = rank, names
+        return {c.name: name for c, name in zip(slots, picked, strict=True)}
+
+    def arch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        """Optimiser of the architecture logits (paper: Adam, lr 3e-3, weight decay 1e-3)."""
+        return torch.optim.Adam(params, lr=3e-3, betas=(0.5, 0.999), weight_decay=1e-3)
+
+    def weight_optimizer(
+        self, params: list[nn.Parameter], epochs: int
+    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+        """Optimiser and per-epoch schedule of the network weights
+        (paper: Adam, lr 3e-3, weight decay 3e-3, cosine schedule)."""
+        opt = torch.optim.Adam(params, lr=3e-3, weight_decay=3e-3)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1), eta_min=1e-4)
+        return opt, sched
 
     def record(self) -> dict[str, Any]:
         """The strategy entry of arch.json: name and parameters."""

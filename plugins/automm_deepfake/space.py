@@ -29,13 +29,23 @@ class BimodalDeepfakeConfig(SpaceConfig):
     num_classes: int = 2
     tap_channels: dict[str, int] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        for name in ("C", "L", "cells", "steps", "num_classes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        for name in ("image_taps", "audio_taps"):
+            if not 0 <= getattr(self, name) <= len(RESNET34_STAGE_CHANNELS):
+                raise ValueError(f"{name} must be between 0 and {len(RESNET34_STAGE_CHANNELS)}")
+        if self.image_taps + self.audio_taps < 1:
+            raise ValueError("the space needs at least one tap")
+
     def taps(self) -> list[Tap]:
         """The feature taps of this config."""
         out = []
         for modality, count in (("image", self.image_taps), ("audio", self.audio_taps)):
             for i in range(1, count + 1):
                 name = f"{modality}/{i}"
-                default = RESNET34_STAGE_CHANNELS[min(i, 4) - 1]
+                default = RESNET34_STAGE_CHANNELS[i - 1]
                 out.append(Tap(name, modality, int(self.tap_channels.get(name, default))))
         return out
 

@@ -1,0 +1,223 @@
+"""Graphviz drawings of a search space and of an architecture (the paper's Figure 7 style).
+
+Left to right: modality feature taps (one cluster per modality), one cluster per cell
+(its input nodes, its step nodes, its output node), then the head. Graphviz node ids are
+the IR node names (``image/1``, ``cell/2/step/1``, ``head``), so a drawing maps back to
+the space without guessing. Every drawing is built from the IR alone (node ``kind``,
+``modality``, ``cell`` attributes, edge ``choice`` attributes): any number of cells, steps,
+taps and modalities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import graphviz
+import networkx as nx
+
+from automm.ir import INPUT, OP, Architecture, SearchSpace, build_space_for
+
+FONT = "Helvetica"
+
+MODALITY_COLOURS = {"image": "#b4a7d6", "audio": "#f9cb9c"}
+"""Fill colour of the taps of well-known modalities."""
+
+PALETTE = ("#a2c4c9", "#d5a6bd", "#b6d7a8", "#ffd966", "#9fc5e8", "#e6b8af")
+"""Fill colours given, in order of first appearance, to the taps of other modalities."""
+
+ROLE_STYLES: Mapping[str, Mapping[str, str]] = {
+    "tap": {"shape": "box", "style": "rounded,filled"},
+    "cell-input": {"shape": "ellipse", "style": "filled", "fillcolor": "#eeeeee"},
+    "step": {"shape": "box", "style": "filled", "fillcolor": "#cfe2f3"},
+    "cell": {"shape": "box", "style": "filled,bold", "fillcolor": "#ffe599"},
+    "head": {"shape": "box", "style": "filled,bold", "fillcolor": "#ea9999"},
+}
+"""Node attributes per IR node kind; kinds not listed are drawn as a grey box."""
+
+OTHER_ROLE = {"shape": "box", "style": "filled", "fillcolor": "#dddddd"}
+FADED_NODE = {"color": "#b7b7b7", "fontcolor": "#999999", "fillcolor": "#f7f7f7"}
+"""Attributes of unused nodes (their style also gets ``dashed``)."""
+FADED_EDGE = {"color": "#cccccc", "style": "dashed"}
+CANDIDATE_EDGE = {"color": "#999999", "arrowsize": "0.5", "penwidth": "0.6"}
+
+
+@dataclass(frozen=True)
+class _Edge:
+    tail: str
+    head: str
+    tooltip: str
+
+
+def modality_colours(space: SearchSpace) -> dict[str, str]:
+    """Modality -> fill colour: well-known ones fixed, others from :data:`PALETTE` in tap order."""
+    out: dict[str, str] = {}
+    others = 0
+    for tap in space.taps:
+        modality = space.graph.nodes[tap].get("modality", "")
+        if modality in out:
+            continue
+        if modality in MODALITY_COLOURS:
+            out[modality] = MODALITY_COLOURS[modality]
+        else:
+            out[modality] = PALETTE[others % len(PALETTE)]
+            others += 1
+    return out
+
+
+def architecture_graph(
+    arch: Architecture,
+    space: SearchSpace | None = None,
+    *,
+    omit_unused: bool = False,
+    title: str | None = None,
+) -> graphviz.Digraph:
+    """The derived DAG of ``arch``: one edge per chosen input slot, steps labelled with their op.
+
+    Nodes whose output never reaches a sink of the space (e.g. taps no cell picks) are faded,
+    or left out with ``omit_unused``. ``space`` defaults to the one rebuilt from ``arch``.
+    """
+    space = space or build_space_for(arch)
+    edges = [_Edge(arch[c.name], c.node, c.name) for c in space.choices.values() if c.kind == INPUT]
+    edges += _fixed_edges(space)
+    ops: dict[str, list[str]] = {}
+    for c in space.choices.values():
+        if c.kind == OP:
+            ops.setdefault(c.node, []).append(arch[c.name])
+    chosen = nx.MultiDiGraph()
+    chosen.add_nodes_from(space.graph)
+    chosen.add_edges_from((e.tail, e.head) for e in edges)
+    live = set(_sinks(space))
+    for sink in list(live):
+        live |= nx.ancestors(chosen, sink)
+    return _draw(space, edges, ops, live=live, omit_unused=omit_unused,
+                 title=_arch_title(arch) if title is None else title, edge_style={})
+
+
+def space_graph(space: SearchSpace, *, title: str | None = None) -> graphviz.Digraph:
+    """The whole search space: every candidate edge, each step labelled with its op pool."""
+    edges = [_Edge(u, v, d["choice"]) for u, v, d in space.graph.edges(data=True) if d.get("choice")]
+    edges += _fixed_edges(space)
+    ops: dict[str, list[str]] = {}
+    for c in space.choices.values():
+        if c.kind == OP:
+            ops.setdefault(c.node, []).extend(c.candidates)
+    return _draw(space, edges, ops, live=set(space.graph), omit_unused=False,
+                 title=f"search space {space.name}" if title is None else title,
+                 edge_style=CANDIDATE_EDGE)
+
+
+def _fixed_edges(space: SearchSpace) -> list[_Edge]:
+    """Edges that are not choices (steps -> cell output, cells -> head)."""
+    return [_Edge(u, v, f"{u} -> {v}") for u, v, d in space.graph.edges(data=True) if not d.get("choice")]
+
+
+def _sinks(space: SearchSpace) -> list[str]:
+    return [n for n in space.graph if space.graph.out_degree(n) == 0]
+
+
+def _arch_title(arch: Architecture) -> str:
+    parts = [arch.space]
+    strategy = dict(arch.strategy)
+    if "name" in strategy:
+        params = ", ".join(f"{k}={v}" for k, v in strategy.items()
+                           if k != "name" and isinstance(v, int | float | str))
+        parts.append(f"{strategy['name']} ({params})" if params else str(strategy["name"]))
+    for key, label in (("val_acc", "val acc"), ("val_auc", "val AUC")):
+        value = arch.metrics.get(key)
+        if isinstance(value, int | float):
+            parts.append(f"{label} {value:.3f}")
+    return "  ·  ".join(parts)
+
+
+def _label(space: SearchSpace, node: str, ops: Mapping[str, list[str]]) -> str:
+    data = space.graph.nodes[node]
+    kind = data["kind"]
+    cell = data.get("cell")
+    if kind == "tap":
+        text = node.replace("/", " ")
+        if "channels" in data:
+            text += f"\\n{data['channels']} ch"
+    elif kind == "cell":
+        text = "output"
+    elif kind == "head":
+        classes = getattr(space.config, "num_classes", None)
+        text = f"head\\n{classes} classes" if classes else "head"
+    else:
+        text = (node.removeprefix(f"{cell}/") if cell else node).replace("/", " ")
+    return "\\n".join([text, *ops.get(node, [])])
+
+
+def _node_attrs(space: SearchSpace, node: str, colours: Mapping[str, str]) -> dict[str, str]:
+    data = space.graph.nodes[node]
+    attrs = dict(ROLE_STYLES.get(data["kind"], OTHER_ROLE))
+    if data["kind"] == "tap":
+        attrs["fillcolor"] = colours.get(data.get("modality", ""), PALETTE[0])
+    return attrs
+
+
+def _draw(
+    space: SearchSpace,
+    edges: Iterable[_Edge],
+    ops: Mapping[str, list[str]],
+    *,
+    live: set[str],
+    omit_unused: bool,
+    title: str,
+    edge_style: Mapping[str, str],
+) -> graphviz.Digraph:
+    graph = graphviz.Digraph(
+        space.name,
+        graph_attr={"rankdir": "LR", "label": title, "labelloc": "t", "fontname": FONT,
+                    "fontsize": "14", "nodesep": "0.25", "ranksep": "0.45"},
+        node_attr={"fontname": FONT, "fontsize": "11", "color": "#444444"},
+        edge_attr={"color": "#444444", "arrowsize": "0.7"},
+    )
+    shown = [n for n in space.graph if n in live or not omit_unused]
+    colours = modality_colours(space)
+    groups: dict[str, list[str]] = {}  # cluster id ("" = none) -> nodes, in space order
+    labels: dict[str, str] = {}
+    for node in shown:
+        key, label = _cluster(space, node)
+        groups.setdefault(key, []).append(node)
+        labels[key] = label
+    for key, nodes in groups.items():
+        if not key:
+            _add_nodes(graph, space, nodes, ops, colours, live)
+            continue
+        with graph.subgraph(name=key) as sub:
+            sub.attr(label=labels[key], style="rounded", color="#999999", fontcolor="#333333")
+            _add_nodes(sub, space, nodes, ops, colours, live)
+    visible = set(shown)
+    for e in edges:
+        if e.tail in visible and e.head in visible:
+            style = edge_style if e.tail in live else FADED_EDGE
+            graph.edge(e.tail, e.head, tooltip=e.tooltip, **style)
+    return graph
+
+
+def _cluster(space: SearchSpace, node: str) -> tuple[str, str]:
+    """(cluster id, cluster label) of a node: its modality for taps, its cell inside cells."""
+    data = space.graph.nodes[node]
+    if data["kind"] == "tap":
+        modality = data.get("modality") or "taps"
+        return f"cluster_taps_{modality}", modality
+    cell = node if data["kind"] == "cell" else data.get("cell")
+    if cell:
+        return f"cluster_{cell.replace('/', '_')}", cell.replace("/", " ")
+    return "", ""
+
+
+def _add_nodes(
+    graph: graphviz.Digraph,
+    space: SearchSpace,
+    nodes: Iterable[str],
+    ops: Mapping[str, list[str]],
+    colours: Mapping[str, str],
+    live: set[str],
+) -> None:
+    for node in nodes:
+        attrs = _node_attrs(space, node, colours)
+        if node not in live:
+            attrs.update(FADED_NODE, style=f"{attrs['style']},dashed")
+        graph.node(node, label=_label(space, node, ops), tooltip=node, **attrs)

@@ -1,0 +1,81 @@
+"""Batches of a feature cache split: preloaded tensors on the device when the cache fits,
+memory-mapped reads otherwise; shuffling from a seeded ``torch.Generator``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from automm.data.cache import FeatureCache
+from automm.errors import CacheError
+
+PRELOAD_BYTES = 2 * 2**30
+"""Caches (the used taps of the requested splits) up to this size are loaded into tensors."""
+
+Batch = tuple[dict[str, Tensor], Tensor, Tensor]
+"""(taps, labels, positions within the split)."""
+
+
+class SplitData:
+    """One split of a cache (rows, labels and the taps a network reads) on a device."""
+
+    def __init__(self, cache: FeatureCache, split: str, taps: Sequence[str], device: torch.device,
+                 preload: bool) -> None:
+        self.cache = cache
+        self.split = split
+        self.taps = list(taps)
+        self.device = device
+        self.rows = cache.indices(split)
+        if self.rows.size == 0:
+            raise CacheError(f"{cache.path}: the {split!r} split is empty")
+        self.labels = torch.from_numpy(cache.labels[self.rows]).to(device)
+        self.ids = [cache.samples[r]["id"] for r in self.rows]
+        self.tensors: dict[str, Tensor] | None = None
+        if preload:
+            self.tensors = {t: x.to(device) for t, x in cache.batch(self.rows, self.taps).items()}
+
+    def __len__(self) -> int:
+        return int(self.rows.size)
+
+    def take(self, positions: Tensor) -> dict[str, Tensor]:
+        """Tap tensors of the given positions within the split."""
+        if self.tensors is not None:
+            index = positions.to(self.device)
+            return {t: x.index_select(0, index) for t, x in self.tensors.items()}
+        batch = self.cache.batch(self.rows[positions.numpy()], self.taps)
+        return {t: x.to(self.device, non_blocking=True) for t, x in batch.items()}
+
+    def num_batches(self, batch_size: int, train: bool = False) -> int:
+        """How many batches :meth:`batches` yields."""
+        full, rest = divmod(len(self), batch_size)
+        return full + (1 if rest > (1 if train else 0) else 0)
+
+    def order(self, batch_size: int, generator: torch.Generator | None, train: bool = False
+              ) -> list[Tensor]:
+        """Positions of each batch: shuffled with ``generator`` (in order without one).
+
+        In training a last batch of a single sample is dropped (batch norm needs two).
+        """
+        n = len(self)
+        perm = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+        return list(perm.split(batch_size))[: self.num_batches(batch_size, train)]
+
+    def batches(self, batch_size: int, generator: torch.Generator | None = None,
+                train: bool = False) -> Iterator[Batch]:
+        """Yield ``(taps, labels, positions)`` batches (see :meth:`order`)."""
+        for positions in self.order(batch_size, generator, train):
+            yield self.take(positions), self.labels[positions.to(self.device)], positions
+
+
+def load_splits(cache: FeatureCache, splits: Sequence[str], taps: Sequence[str],
+                device: torch.device, preload_bytes: int = PRELOAD_BYTES) -> dict[str, SplitData]:
+    """The requested splits of ``cache`` restricted to ``taps``; preloaded when they fit
+    in ``preload_bytes`` together."""
+    cache.require_taps(taps)
+    rows = sum(int(cache.indices(s).size) for s in splits)
+    per_row = sum(int(np.prod(cache.taps[t])) * 4 for t in taps)
+    preload = rows * per_row <= preload_bytes
+    return {s: SplitData(cache, s, taps, device, preload) for s in splits}

@@ -1,0 +1,144 @@
+"""Pieces shared by the search loop and the retraining loop."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from automm.data.cache import FeatureCache
+from automm.errors import AutommError
+from automm.fileio import write_text
+from automm.ir.architecture import Architecture
+from automm.ir.space import SearchSpace
+from automm.train.batches import SplitData
+from automm.train.metrics import accuracy, finite_or_none, roc_auc
+
+EVAL_BATCH = 256
+"""Batch size of evaluation passes (no gradients, so larger than the training batch)."""
+
+EpochCallback = Callable[[dict[str, Any]], None]
+"""Called with each epoch's record (e.g. to print it)."""
+
+
+def data_record(cache: FeatureCache) -> dict[str, Any]:
+    """The ``provenance.data`` entry of arch.json for ``cache``: path, fingerprint, source."""
+    return {"path": str(cache.path.resolve()), "fingerprint": cache.fingerprint,
+            "source": cache.manifest.get("source", {})}
+
+
+def resolve_device(name: str) -> torch.device:
+    """``cpu`` or ``cuda[:k]``; CUDA without a GPU is an error."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise AutommError(f"unknown device {name!r} (use cpu or cuda)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise AutommError("--device cuda: no CUDA GPU is available")
+    if device.type not in ("cpu", "cuda"):
+        raise AutommError(f"unsupported device {name!r} (use cpu or cuda)")
+    return device
+
+
+def one_hot_weights(space: SearchSpace, arch: Architecture, device: torch.device | None = None
+                    ) -> dict[str, Tensor]:
+    """Supernet weights selecting exactly ``arch``: with them the supernet computes the
+    derived network's function."""
+    out = {}
+    for name, choice in space.choices.items():
+        w = torch.zeros(len(choice.candidates), device=device)
+        w[choice.candidates.index(arch[name])] = 1.0
+        out[name] = w
+    return out
+
+
+@dataclass
+class Predictions:
+    """Outputs of a network on one split: mean loss, P(class 1) per sample, predicted classes."""
+
+    loss: float
+    scores: np.ndarray
+    predicted: np.ndarray
+    labels: np.ndarray
+
+    def metrics(self) -> dict[str, float]:
+        """``loss``, ``acc`` and ``auc``."""
+        return {"loss": self.loss, "acc": accuracy(self.predicted, self.labels),
+                "auc": roc_auc(self.scores, self.labels)}
+
+
+@torch.no_grad()
+def predict(model: nn.Module, data: SplitData, weights: Mapping[str, Tensor] | None = None,
+            batch_size: int = EVAL_BATCH) -> Predictions:
+    """Evaluate ``model`` (in eval mode) on every sample of ``data`` in order."""
+    was_training = model.training
+    model.eval()
+    losses, probs = [], []
+    try:
+        for taps, labels, _ in data.batches(batch_size):
+            logits = model(taps, weights)
+            losses.append(F.cross_entropy(logits, labels, reduction="sum"))
+            probs.append(torch.softmax(logits.float(), dim=-1))
+    finally:
+        model.train(was_training)
+    p = torch.cat(probs).cpu().numpy()
+    return Predictions(float(torch.stack(losses).sum()) / len(data), p[:, 1], p.argmax(axis=1),
+                       data.labels.cpu().numpy())
+
+
+def better(candidate: Mapping[str, float], best: Mapping[str, float] | None) -> bool:
+    """Model selection: higher accuracy wins, ties go to the higher AUC, full ties to ``best``."""
+    if best is None:
+        return True
+
+    def key(m: Mapping[str, float]) -> tuple[float, float]:
+        return tuple(-1.0 if v is None or np.isnan(v) else v for v in (m["acc"], m["auc"]))
+
+    return key(candidate) > key(best)
+
+
+@contextmanager
+def frozen(params: Iterable[nn.Parameter]) -> Iterator[None]:
+    """Temporarily exclude ``params`` from autograd (no weight gradients in an architecture step)."""
+    params = [p for p in params if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+def progress_bar(total: int, desc: str, enabled: bool | None) -> tqdm:
+    """A per-epoch progress bar on stderr; ``enabled=None`` shows it only on a terminal."""
+    return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True,
+                disable=None if enabled is None else not enabled)
+
+
+def write_jsonl(path: str | os.PathLike[str], records: Iterable[Mapping[str, Any]]) -> None:
+    """Write one JSON object per line, atomically (non-finite floats become null)."""
+    write_text(path, "".join(json.dumps(finite_or_none(dict(r))) + "\n" for r in records))
+
+
+class Stopwatch:
+    """Seconds accumulated across resumed runs."""
+
+    def __init__(self, elapsed: float = 0.0) -> None:
+        self._start = time.perf_counter()
+        self._base = elapsed
+
+    @property
+    def seconds(self) -> float:
+        """Seconds so far, including those of earlier runs."""
+        return self._base + time.perf_counter() - self._start

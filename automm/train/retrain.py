@@ -1,0 +1,221 @@
+"""Retraining and evaluation of a derived architecture.
+
+The derived network is trained from scratch on the train split (paper: 100 epochs, batch 16,
+dropout 0.2; Adam lr 3e-3, weight decay 3e-3, cosine schedule), the epoch with the best
+validation result is selected (accuracy, ties by AUC) and its weights are scored on the test
+split. The output directory gets ``metrics.json``, ``model.safetensors``, ``arch.json``,
+``history.jsonl``, ``predictions.csv`` and a per-epoch ``checkpoint.pt`` (``resume=True``
+continues from it to the same result).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+from torch import Tensor
+
+from automm.data.cache import FeatureCache
+from automm.errors import AutommError, CacheError
+from automm.fileio import atomic_path, write_json, write_text
+from automm.ir.architecture import Architecture, build_space_for, save_architecture
+from automm.nn.network import FusionNetwork, count_parameters
+from automm.train.batches import load_splits
+from automm.train.checkpoint import (
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    seed_everything,
+    set_rng_state,
+)
+from automm.train.common import (
+    EpochCallback,
+    Predictions,
+    Stopwatch,
+    better,
+    data_record,
+    predict,
+    progress_bar,
+    resolve_device,
+    write_jsonl,
+)
+from automm.train.metrics import equal_error_rate, finite_or_none
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass(frozen=True)
+class RetrainSettings:
+    """Training settings of the evaluation (defaults: the paper's)."""
+
+    epochs: int = 100
+    batch_size: int = 16
+    seed: int = 0
+    dropout: float = 0.2
+    lr: float = 3e-3
+    weight_decay: float = 3e-3
+    min_lr: float = 1e-4
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise AutommError(f"--{name.replace('_', '-')} must be >= 1")
+
+
+@dataclass
+class RetrainResult:
+    """Test metrics, the per-epoch history, the selected network and its test predictions."""
+
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+    network: FusionNetwork
+    predictions: Predictions
+    ids: list[str]
+
+
+def backbone_params(source: Mapping[str, Any]) -> int | None:
+    """Parameters of the backbones that made a cache, when its source records them:
+    ``source["backbones"]`` maps each backbone to a dict with an integer ``params``."""
+    backbones = source.get("backbones")
+    if not isinstance(backbones, Mapping) or not backbones:
+        return None
+    counts = [b.get("params") if isinstance(b, Mapping) else None for b in backbones.values()]
+    if not all(isinstance(c, int) for c in counts):
+        return None
+    return sum(counts)
+
+
+def check_compatible(arch: Architecture, cache: FeatureCache) -> None:
+    """Raise :class:`CacheError` unless ``cache`` has every tap of ``arch``'s space with the
+    channels it was searched with."""
+    space = build_space_for(arch)
+    cache.require_taps(space.taps)
+    for tap in space.taps:
+        want, have = space.graph.nodes[tap]["channels"], cache.taps[tap][0]
+        if want != have:
+            raise CacheError(f"{cache.path}: incompatible cache: tap {tap!r} has {have} channels, "
+                             f"the architecture expects {want}")
+
+
+def retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
+            out_dir: str | os.PathLike[str], *, resume: bool = False, progress: bool | None = None,
+            on_epoch: EpochCallback | None = None) -> RetrainResult:
+    """Train ``arch``'s derived network from scratch on ``cache`` and write ``out_dir``."""
+    out = Path(out_dir)
+    check_compatible(arch, cache)
+    space = build_space_for(arch)
+    device = resolve_device(settings.device)
+    data = load_splits(cache, ("train", "val", "test"), space.taps, device)
+    if data["train"].num_batches(settings.batch_size, train=True) == 0:
+        raise CacheError(f"{cache.path}: the 'train' split needs at least 2 samples")
+    setup = {"arch": arch.to_dict(), "data": data_record(cache), "settings": dataclasses.asdict(settings)}
+    seed_everything(settings.seed)
+    network = FusionNetwork(space, arch, dropout=settings.dropout).to(device)
+    optimizer = torch.optim.Adam(network.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings.epochs,
+                                                           eta_min=settings.min_lr)
+    generator = torch.Generator().manual_seed(settings.seed)
+    epoch, history, best, best_state, clock = 0, [], None, None, Stopwatch()
+    if resume:
+        state = load_checkpoint(out / CHECKPOINT)
+        if _comparable(state["setup"]) != _comparable(setup):
+            raise AutommError(f"{out / CHECKPOINT}: the checkpoint is of another architecture, "
+                              "cache or settings; evaluate into a new --out")
+        network.load_state_dict(state["network"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        set_rng_state(state["rng"], generator)
+        epoch, history, best = state["epoch"], list(state["history"]), state["best"]
+        best_state, clock = state["best_network"], Stopwatch(state["seconds"])
+    out.mkdir(parents=True, exist_ok=True)
+    train, val = data["train"], data["val"]
+    while epoch < settings.epochs:
+        epoch += 1
+        start = Stopwatch()
+        network.train()
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        batches = train.order(settings.batch_size, generator, train=True)
+        with progress_bar(len(batches), f"epoch {epoch}/{settings.epochs}", progress) as bar:
+            for positions in batches:
+                labels = train.labels[positions.to(device)]
+                logits = network(train.take(positions))
+                loss = F.cross_entropy(logits, labels)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                loss_sum += loss.detach() * len(positions)
+                correct += (logits.detach().argmax(dim=1) == labels).sum()
+                bar.update(1)
+        scheduler.step()
+        seen = sum(len(p) for p in batches)
+        m = predict(network, val).metrics()
+        record = finite_or_none({"epoch": epoch, "train_loss": float(loss_sum) / seen,
+                                 "train_acc": float(correct) / seen, "val_loss": m["loss"],
+                                 "val_acc": m["acc"], "val_auc": m["auc"], "seconds": start.seconds})
+        history.append(record)
+        if better(m, best):
+            best = {"epoch": epoch, "acc": m["acc"], "auc": m["auc"]}
+            best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+        save_checkpoint(out / CHECKPOINT, {
+            "setup": setup, "epoch": epoch, "network": network.state_dict(),
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "rng": rng_state(generator), "best": best, "best_network": best_state,
+            "history": history, "seconds": clock.seconds})
+        write_jsonl(out / "history.jsonl", history)
+        if on_epoch is not None:
+            on_epoch(record)
+    assert best is not None and best_state is not None
+    network.load_state_dict(best_state)
+    test = predict(network, data["test"])
+    t = test.metrics()
+    source = cache.manifest.get("source", {})
+    params = count_parameters(network)
+    extra = backbone_params(source)
+    metrics = finite_or_none({
+        "test_auc": t["auc"], "test_acc": t["acc"], "test_eer": equal_error_rate(test.scores, test.labels),
+        "test_loss": t["loss"], "params": params,
+        "params_with_backbones": None if extra is None else params + extra,
+        "val_auc": best["auc"], "val_acc": best["acc"], "best_epoch": best["epoch"],
+        "epochs": settings.epochs, "batch_size": settings.batch_size, "dropout": settings.dropout,
+        "seed": settings.seed, "weights": source.get("weights"),
+        "train_seconds": round(clock.seconds, 3),
+        "data": {"path": setup["data"]["path"], "fingerprint": cache.fingerprint},
+    })
+    _write_outputs(out, arch, cache, network, metrics, test, data["test"].ids)
+    return RetrainResult(metrics, history, network, test, data["test"].ids)
+
+
+def _comparable(setup: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What must match between a checkpoint and a resumed evaluation (not the device)."""
+    settings = {k: v for k, v in setup["settings"].items() if k != "device"}
+    return setup["arch"]["choices"], setup["arch"]["space"], setup["data"]["fingerprint"], settings
+
+
+def _write_outputs(out: Path, arch: Architecture, cache: FeatureCache, network: FusionNetwork,
+                   metrics: dict[str, Any], test: Predictions, ids: list[str]) -> None:
+    write_json(out / "metrics.json", metrics)
+    state: dict[str, Tensor] = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
+    with atomic_path(out / "model.safetensors") as tmp:
+        save_file(state, str(tmp), metadata={"format": "automm.model/1", "space": arch.space})
+    provenance = dict(arch.provenance)
+    searched = provenance.get("data")
+    provenance["data"] = data_record(cache)
+    if isinstance(searched, Mapping) and searched.get("fingerprint") != cache.fingerprint:
+        provenance["search_data"] = searched
+    save_architecture(arch.replace(provenance=provenance), out / "arch.json")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "label", "score"])
+    writer.writerows((i, int(y), f"{s:.6f}") for i, y, s in zip(ids, test.labels, test.scores, strict=True))
+    write_text(out / "predictions.csv", buffer.getvalue())

@@ -1,0 +1,310 @@
+"""The bilevel search loop (Algorithm 1 of STGS-BMNAS), first order.
+
+Per batch: one step of the network weights on a training batch, then one step of the
+architecture logits on a validation batch (the validation batches cycle, reshuffled, for as
+many steps as the training split has batches). After each epoch the architecture is
+derived and scored on validation by the supernet with one-hot weights on the derived
+choices: the same function as the derived network with the supernet's weights (no
+retraining, so scoring costs one validation pass). The best derived architecture (highest
+validation accuracy, ties by AUC, earlier epoch on a full tie) is the result.
+
+The run directory holds ``checkpoint.pt`` (every epoch, atomically), ``metrics.jsonl`` (one
+record per epoch) and, when the search ends, ``arch.json``. Search stops when the entropy of
+every choice family changed by less than ``entropy_tol`` for ``patience`` consecutive epochs,
+or after ``epochs``. :func:`resume_search` continues from the last checkpoint to the same
+result as an uninterrupted run (bitwise on CPU).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from automm import __version__, registry
+from automm.data.cache import FeatureCache
+from automm.errors import AutommError, CacheError
+from automm.ir.architecture import Architecture, save_architecture
+from automm.ir.space import SearchSpace
+from automm.nn.network import FusionNetwork, count_parameters
+from automm.strategy.base import Strategy
+from automm.train.batches import SplitData, load_splits
+from automm.train.checkpoint import (
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    seed_everything,
+    set_rng_state,
+)
+from automm.train.common import (
+    EpochCallback,
+    Stopwatch,
+    better,
+    data_record,
+    frozen,
+    one_hot_weights,
+    predict,
+    progress_bar,
+    resolve_device,
+    write_jsonl,
+)
+from automm.train.metrics import finite_or_none
+
+CHECKPOINT = "checkpoint.pt"
+METRICS = "metrics.jsonl"
+ARCH = "arch.json"
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Loop settings (the paper: batch 8, stop when the entropy stays constant)."""
+
+    epochs: int = 30
+    batch_size: int = 8
+    seed: int = 0
+    entropy_tol: float = 1e-4
+    patience: int = 5
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "patience"):
+            if getattr(self, name) < 1:
+                raise AutommError(f"--{name.replace('_', '-')} must be >= 1")
+        if self.entropy_tol < 0:
+            raise AutommError("--entropy-tol must be >= 0")
+
+
+@dataclass
+class SearchResult:
+    """The derived architecture (with metrics and provenance) and the per-epoch history."""
+
+    architecture: Architecture
+    run_dir: Path
+    history: list[dict[str, Any]]
+    stopped: str  # "converged" or "max-epochs"
+
+
+def family_entropy(space: SearchSpace, strategy: Strategy, logits: Mapping[str, Tensor]
+                   ) -> dict[str, float]:
+    """Per choice family, the mean over its choices of ``-sum p log p`` (eqs 20-21),
+    ``p = strategy.probabilities(logits)``."""
+    out = {}
+    for family, choices in space.families().items():
+        values = []
+        for c in choices:
+            p = strategy.probabilities(logits[c.name])
+            values.append(-(p * torch.log(p.clamp_min(1e-30))).sum())
+        out[family] = float(torch.stack(values).mean())
+    return out
+
+
+def converged(history: list[Mapping[str, Any]], tol: float, patience: int) -> bool:
+    """Whether every family's entropy changed by less than ``tol`` in each of the last
+    ``patience`` epochs."""
+    if len(history) <= patience:
+        return False
+    for prev, cur in zip(history[-patience - 1:-1], history[-patience:], strict=True):
+        if any(abs(cur["entropy"][f] - prev["entropy"][f]) >= tol for f in cur["entropy"]):
+            return False
+    return True
+
+
+def search(space: SearchSpace, strategy: Strategy, cache: FeatureCache, settings: SearchSettings,
+           run_dir: str | os.PathLike[str], *, progress: bool | None = None,
+           on_epoch: EpochCallback | None = None) -> SearchResult:
+    """Run a new search in ``run_dir`` (see the module docstring)."""
+    return _Search(space, strategy, cache, settings, Path(run_dir), progress, on_epoch).run()
+
+
+def resume_search(run_dir: str | os.PathLike[str], *, device: str | None = None,
+                  progress: bool | None = None, on_epoch: EpochCallback | None = None
+                  ) -> SearchResult:
+    """Continue the search whose checkpoint is in ``run_dir`` with its recorded settings
+    (optionally on another ``device``); a finished search just rewrites its arch.json."""
+    run = Path(run_dir)
+    state = load_checkpoint(run / CHECKPOINT)
+    setup = state["setup"]
+    name, params = setup["strategy"]["name"], dict(setup["strategy"])
+    params.pop("name")
+    strategy = registry.strategies.get(name)(**params)
+    definition = registry.spaces.get(setup["space"]["name"])
+    space = definition.build(definition.config_type.from_dict(dict(setup["space"]["config"])))
+    cache = FeatureCache.open(setup["data"]["path"])
+    if cache.fingerprint != setup["data"]["fingerprint"]:
+        raise CacheError(f"{cache.path}: the feature cache changed since the search started "
+                         "(fingerprint differs); start a new search")
+    settings = SearchSettings(**setup["settings"])
+    if device is not None:
+        settings = dataclasses.replace(settings, device=device)
+    search_run = _Search(space, strategy, cache, settings, run, progress, on_epoch)
+    search_run.load(state)
+    return search_run.run()
+
+
+class _Search:
+    """State of one search: network, logits, optimisers, RNGs, history and best architecture."""
+
+    def __init__(self, space: SearchSpace, strategy: Strategy, cache: FeatureCache,
+                 settings: SearchSettings, run_dir: Path, progress: bool | None,
+                 on_epoch: EpochCallback | None) -> None:
+        self.space, self.strategy, self.cache, self.settings = space, strategy, cache, settings
+        self.run_dir, self.progress, self.on_epoch = run_dir, progress, on_epoch
+        self.device = resolve_device(settings.device)
+        self.data = load_splits(cache, ("train", "val"), space.taps, self.device)
+        for split in self.data.values():
+            if split.num_batches(settings.batch_size, train=True) == 0:
+                raise CacheError(f"{cache.path}: the {split.split!r} split needs at least 2 samples")
+        seed_everything(settings.seed)
+        self.network = FusionNetwork(space).to(self.device)
+        self.logits = {k: nn.Parameter(v.detach().to(self.device))
+                       for k, v in strategy.init_arch_params(space).items()}
+        self.weight_opt, self.scheduler = strategy.weight_optimizer(
+            list(self.network.parameters()), settings.epochs)
+        self.arch_opt = strategy.arch_optimizer(list(self.logits.values()))
+        self.generator = torch.Generator().manual_seed(settings.seed)
+        self.epoch = 0
+        self.history: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None
+        self.finished: str | None = None
+        self.clock = Stopwatch()
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def setup(self) -> dict[str, Any]:
+        return {"strategy": self.strategy.record(),
+                "space": {"name": self.space.name, "config": self.space.config.to_dict()},
+                "data": data_record(self.cache),
+                "settings": dataclasses.asdict(self.settings)}
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "setup": self.setup(), "epoch": self.epoch, "finished": self.finished,
+            "network": self.network.state_dict(),
+            "arch": {k: v.detach() for k, v in self.logits.items()},
+            "weight_optimizer": self.weight_opt.state_dict(),
+            "arch_optimizer": self.arch_opt.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "strategy": self.strategy.state_dict(),
+            "rng": rng_state(self.generator),
+            "best": self.best, "history": self.history, "seconds": self.clock.seconds,
+        }
+
+    def load(self, state: Mapping[str, Any]) -> None:
+        self.network.load_state_dict(state["network"])
+        with torch.no_grad():
+            for k, v in state["arch"].items():
+                self.logits[k].copy_(v)
+        self.weight_opt.load_state_dict(state["weight_optimizer"])
+        self.arch_opt.load_state_dict(state["arch_optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.strategy.load_state_dict(state["strategy"])
+        set_rng_state(state["rng"], self.generator)
+        self.epoch, self.finished = state["epoch"], state["finished"]
+        self.best, self.history = state["best"], list(state["history"])
+        self.clock = Stopwatch(state["seconds"])
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self) -> SearchResult:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        write_jsonl(self.run_dir / METRICS, self.history)
+        while self.finished is None:
+            self.epoch += 1
+            record = self.train_epoch()
+            self.history.append(record)
+            self.scheduler.step()
+            self.strategy.on_epoch_end(self.epoch)
+            if converged(self.history, self.settings.entropy_tol, self.settings.patience):
+                self.finished = "converged"
+            elif self.epoch >= self.settings.epochs:
+                self.finished = "max-epochs"
+            save_checkpoint(self.run_dir / CHECKPOINT, self.state())
+            write_jsonl(self.run_dir / METRICS, self.history)
+            if self.on_epoch is not None:
+                self.on_epoch(record)
+        arch = self.result_architecture()
+        save_architecture(arch, self.run_dir / ARCH)
+        return SearchResult(arch, self.run_dir, self.history, self.finished)
+
+    def train_epoch(self) -> dict[str, Any]:
+        start = Stopwatch()
+        s, train, val = self.settings, self.data["train"], self.data["val"]
+        temperature = self.temperature()
+        train_batches = train.order(s.batch_size, self.generator, train=True)
+        val_batches: list[Tensor] = []
+        while len(val_batches) < len(train_batches):
+            val_batches += val.order(s.batch_size, self.generator, train=True)
+        self.network.train()
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        seen = 0
+        desc = f"epoch {self.epoch}/{s.epochs}"
+        with progress_bar(len(train_batches), desc, self.progress) as bar:
+            for step, (tpos, vpos) in enumerate(zip(train_batches, val_batches, strict=False)):
+                loss, logits, labels = self.weight_step(train, tpos)
+                loss_sum += loss.detach() * len(tpos)
+                correct += (logits.detach().argmax(dim=1) == labels).sum()
+                seen += len(tpos)
+                self.arch_step(val, vpos)
+                bar.update(1)
+                if step % 10 == 9:
+                    bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}", refresh=False)
+        with torch.no_grad():
+            eval_weights = self.strategy.all_weights(self.space, self.logits, training=False)
+        supernet = predict(self.network, val, eval_weights).metrics()
+        arch = self.strategy.derive(self.space, self.logits)
+        derived = predict(self.network, val, one_hot_weights(self.space, arch, self.device)).metrics()
+        if better(derived, self.best):
+            self.best = {"epoch": self.epoch, "choices": dict(arch.choices),
+                         "acc": derived["acc"], "auc": derived["auc"]}
+        return finite_or_none({
+            "epoch": self.epoch,
+            "train_loss": float(loss_sum) / seen, "train_acc": float(correct) / seen,
+            "val_loss": supernet["loss"], "val_acc": supernet["acc"], "val_auc": supernet["auc"],
+            "temperature": temperature,
+            "entropy": family_entropy(self.space, self.strategy, self.logits),
+            "derived_val_acc": derived["acc"], "derived_val_auc": derived["auc"],
+            "lr": self.weight_opt.param_groups[0]["lr"],
+            "seconds": start.seconds,
+        })
+
+    def weight_step(self, data: SplitData, positions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        taps, labels = data.take(positions), data.labels[positions.to(self.device)]
+        with torch.no_grad():
+            weights = self.strategy.all_weights(self.space, self.logits, training=True)
+        logits = self.network(taps, weights)
+        loss = F.cross_entropy(logits, labels)
+        self.weight_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.weight_opt.step()
+        return loss, logits, labels
+
+    def arch_step(self, data: SplitData, positions: Tensor) -> None:
+        taps, labels = data.take(positions), data.labels[positions.to(self.device)]
+        weights = self.strategy.all_weights(self.space, self.logits, training=True)
+        with frozen(self.network.parameters()):
+            loss = F.cross_entropy(self.network(taps, weights), labels)
+        self.arch_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.arch_opt.step()
+
+    def temperature(self) -> float | None:
+        value = getattr(self.strategy, "temperature", self.strategy.params.get("temperature"))
+        return None if value is None else float(value)
+
+    def result_architecture(self) -> Architecture:
+        assert self.best is not None
+        arch = Architecture(self.space.name, self.space.config.to_dict(), self.best["choices"])
+        params = count_parameters(FusionNetwork(self.space, arch))
+        return arch.replace(
+            strategy={**self.strategy.record(), "seed": self.settings.seed},
+            metrics=finite_or_none({
+                "val_auc": self.best["auc"], "val_acc": self.best["acc"], "params": params,
+                "search_seconds": round(self.clock.seconds, 3), "epochs": self.epoch,
+                "best_epoch": self.best["epoch"], "stopped": self.finished}),
+            provenance={"automm": __version__, "torch": torch.__version__,
+                        "data": data_record(self.cache)})

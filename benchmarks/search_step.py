@@ -1,0 +1,102 @@
+"""Time one weight step and one architecture step of the search on the bimodal-deepfake space.
+
+Prints, per configuration and strategy, the median step times (ms) and the parameter counts of
+the supernet and of the fusion network derived from the (random) logits. Random tap tensors of
+ResNet-34 stage widths at L positions stand in for the feature cache.
+
+- weight step: weights from ``all_weights(training=True)`` with logits not needing grad, forward,
+  cross-entropy, backward, Adam step on the network weights;
+- architecture step: weights from the logits (grad on), forward, cross-entropy, backward into the
+  logits only, Adam step on the logits.
+
+Usage: ``python benchmarks/search_step.py [--repeats 20] [--threads 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from automm import registry
+from automm.nn import FusionNetwork, count_parameters
+
+CONFIGS = (  # (label, space config, batch)
+    ("C=128 L=8 taps 4+4 B=96", {"C": 128, "L": 8, "image_taps": 4, "audio_taps": 4}, 96),
+    ("C=192 L=16 taps 4+2 B=8", {"C": 192, "L": 16, "image_taps": 4, "audio_taps": 2}, 8),
+)
+STRATEGIES = (("stgs M=1", "stgs", {"samples": 1}), ("stgs M=20", "stgs", {"samples": 20}),
+              ("darts", "darts", {}))
+
+
+def _median_ms(step: Callable[[], None], repeats: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def bench(config: dict, batch: int, strategy_name: str, params: dict,
+          repeats: int) -> tuple[float, float, int, int]:
+    """(weight ms, arch ms, derived params, supernet params) for one configuration."""
+    torch.manual_seed(0)
+    definition = registry.spaces.get("bimodal-deepfake")
+    space = definition.build(definition.config_type(**config))
+    strategy = registry.strategies.get(strategy_name)(**params)
+    logits = strategy.init_arch_params(space)
+    net = FusionNetwork(space).train()
+    taps = {t: torch.randn(batch, space.graph.nodes[t]["channels"], space.config.L) for t in space.taps}
+    labels = torch.randint(0, 2, (batch,))
+    w_opt = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=3e-3)
+    a_opt = strategy.arch_optimizer(list(logits.values()))
+    arch_inputs = list(logits.values())
+
+    def weight_step() -> None:
+        with torch.no_grad():
+            weights = strategy.all_weights(space, logits, training=True)
+        loss = F.cross_entropy(net(taps, weights), labels)
+        w_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        w_opt.step()
+
+    def arch_step() -> None:
+        weights = strategy.all_weights(space, logits, training=True)
+        loss = F.cross_entropy(net(taps, weights), labels)
+        a_opt.zero_grad(set_to_none=True)
+        loss.backward(inputs=arch_inputs)
+        a_opt.step()
+
+    w_ms = _median_ms(weight_step, repeats)
+    a_ms = _median_ms(arch_step, repeats)
+    derived = FusionNetwork(space, strategy.derive(space, logits))
+    return w_ms, a_ms, count_parameters(derived), count_parameters(net)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20, help="timed steps per measurement")
+    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    header = f"{'config':<26} {'strategy':<10} {'weight ms':>10} {'arch ms':>9} " \
+             f"{'derived params':>15} {'supernet params':>16}"
+    print(f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats} steps")
+    print(header)
+    print("-" * len(header))
+    for label, config, batch in CONFIGS:
+        for name, strategy, params in STRATEGIES:
+            w_ms, a_ms, derived, supernet = bench(config, batch, strategy, params, args.repeats)
+            print(f"{label:<26} {name:<10} {w_ms:>10.1f} {a_ms:>9.1f} {derived:>15,} {supernet:>16,}",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
