@@ -121,6 +121,43 @@ def _fail(info: PluginInfo, reason: str) -> None:
     info.reason = reason if info.reason is None else f"{info.reason}; {reason}"
 
 
+def register_plugin(plugin: object, name: str) -> PluginInfo:
+    """Register an in-process plugin (a module or object with hook implementations).
+
+    Useful in notebooks and tests; raises :class:`automm.errors.PluginError` when it fails.
+    """
+    from automm.errors import PluginError
+
+    pm = plugin_manager()
+    info = PluginInfo(name, None, None)
+    try:
+        pm.register(plugin, name=name)
+        pm.check_pending()
+    except (ValueError, pluggy.PluginValidationError) as exc:
+        if pm.has_plugin(name) and _state.plugins.get(name) is None:
+            pm.unregister(name=name)
+        raise PluginError(f"plugin {name!r}: {exc}") from None
+    info.hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
+    _state.plugins[name] = info
+    _collect_components(pm, info)
+    if info.status == "failed":
+        unregister_plugin(name)
+        raise PluginError(f"plugin {name!r}: {info.reason}")
+    return info
+
+
+def unregister_plugin(name: str) -> None:
+    """Remove a plugin and every component it registered."""
+    pm = plugin_manager()
+    if pm.has_plugin(name):
+        pm.unregister(name=name)
+    _state.plugins.pop(name, None)
+    for registry in REGISTRIES.values():
+        for entry in registry.entries():
+            if entry.plugin == name:
+                registry.unregister(entry.name)
+
+
 def failures() -> list[PluginInfo]:
     """Plugins that failed to load or register."""
     return [p for p in plugin_infos() if p.status == "failed"]
@@ -154,5 +191,7 @@ __all__ = [
     "load_plugins",
     "plugin_infos",
     "plugin_manager",
+    "register_plugin",
     "reset_plugins",
+    "unregister_plugin",
 ]

@@ -5,6 +5,9 @@ Installed with automm (entry point ``pytest11``), so in any test suite::
     def test_my_op(check_fusion_op):
         check_fusion_op(lambda C, L: MyOp(C))          # or check_fusion_op("my-op")
 
+    def test_my_strategy(check_strategy):   # also check_space, check_backbone, check_dataset
+        check_strategy("my-strategy", temperature=2.0)
+
     def test_with_temporary_op(automm_register):
         automm_register("fusion_ops", "tmp-op", factory)  # removed after the test
 """
@@ -53,6 +56,111 @@ def check_fusion_op(op: str | FusionFactory, C: int = 8, L: int = 4, batch: int 
     return module
 
 
+def check_strategy(strategy: str | Callable[..., Any], **params: Any) -> None:
+    """Assert the strategy contract on a tiny bimodal-deepfake-like space.
+
+    Weights have one entry per candidate in training and evaluation, evaluation weights are
+    deterministic, gradients reach every logit in training, and ``derive`` returns a valid
+    architecture; ``state_dict`` round-trips.
+    """
+    from automm import registry
+    from automm.ir import Tap, build_cell_space
+    from automm.ir.space import SpaceConfig
+    from automm.strategy import Strategy
+
+    factory = registry.strategies.get(strategy) if isinstance(strategy, str) else strategy
+    strat = factory(**params)
+    assert isinstance(strat, Strategy), f"factory returned {type(strat).__name__}, not a Strategy"
+    taps = [Tap("a/1", "a", 4), Tap("b/1", "b", 4), Tap("b/2", "b", 4)]
+    space = build_cell_space("check", SpaceConfig(), taps, cells=2, steps=2, ops=("x", "y", "z"))
+    logits = strat.init_arch_params(space)
+    assert set(logits) == set(space.choices), "init_arch_params must give one tensor per choice"
+    for training in (True, False):
+        weights = strat.all_weights(space, logits, training)
+        for name, choice in space.choices.items():
+            w = weights[name]
+            assert w.shape == (len(choice.candidates),), f"{name}: weights of shape {tuple(w.shape)}"
+            assert torch.isfinite(w).all(), f"{name}: non-finite weights"
+    again = strat.all_weights(space, logits, False)
+    for name, w in strat.all_weights(space, logits, False).items():
+        assert torch.equal(w, again[name]), f"{name}: evaluation weights are not deterministic"
+    weights = strat.all_weights(space, logits, True)
+    sum(torch.dot(w, torch.randn_like(w)) for w in weights.values()).backward()
+    for name, p in logits.items():
+        assert p.grad is not None and p.grad.abs().sum() > 0, f"{name}: no gradient reaches the logits"
+    arch = strat.derive(space, logits)
+    arch.validate(space)
+    clone = factory(**params)
+    clone.load_state_dict(strat.state_dict())
+    assert clone.state_dict() == strat.state_dict(), "state_dict does not round-trip"
+
+
+def check_space(space: str, **config: Any) -> None:
+    """Assert a space builds, its choices are consistent with its graph, and both the
+    supernet and a derived network run forward and backward on random taps."""
+    import random
+
+    from automm import registry
+    from automm.ir import Architecture
+    from automm.nn import FusionNetwork
+
+    definition = registry.spaces.get(space)
+    built = definition.build(definition.config_type(**config))
+    assert built.choices, "the space has no choices"
+    for choice in built.choices.values():
+        assert choice.candidates, f"{choice.name}: no candidates"
+        assert choice.node in built.graph, f"{choice.name}: node {choice.node!r} is not in the graph"
+    taps = {t: torch.randn(3, built.graph.nodes[t]["channels"], 5) for t in built.taps}
+    rng = random.Random(0)
+    picks = {n: rng.choice(c.candidates) for n, c in built.choices.items()}
+    arch = Architecture(built.name, built.config.to_dict(), picks)
+    uniform = {n: torch.full((len(c.candidates),), 1 / len(c.candidates))
+               for n, c in built.choices.items()}
+    for net, weights in ((FusionNetwork(built), uniform), (FusionNetwork(built, arch), None)):
+        out = net(taps, weights)
+        assert out.shape[0] == 3 and torch.isfinite(out).all()
+        out.sum().backward()
+
+
+def check_backbone(backbone: str | Callable[..., Any], batch: int = 2, **options: Any) -> None:
+    """Assert the backbone contract: ``modality``, ``taps`` and ``example_input`` attributes, and a
+    forward returning every tap as ``(B, channels, L)``."""
+    from automm import registry
+
+    factory = registry.backbones.get(backbone) if isinstance(backbone, str) else backbone
+    module = factory(**options)
+    assert isinstance(module, nn.Module), f"factory returned {type(module).__name__}, not nn.Module"
+    assert isinstance(module.modality, str) and module.taps, "a backbone needs modality and taps"
+    module.eval()
+    with torch.no_grad():
+        out = module(module.example_input(batch))
+    assert set(out) == {name for name, _ in module.taps}, f"forward returned taps {sorted(out)}"
+    for name, channels in module.taps:
+        t = out[name]
+        assert t.ndim == 3 and t.shape[:2] == (batch, channels), f"{name}: shape {tuple(t.shape)}"
+        assert torch.isfinite(t).all(), f"{name}: non-finite features"
+
+
+def check_dataset(dataset: str | Any, root: Any) -> None:
+    """Assert a dataset layout detects ``root`` and lists valid, uniquely named samples."""
+    from pathlib import Path
+
+    from automm import registry
+    from automm.data import DatasetLayout
+
+    layout = registry.datasets.get(dataset) if isinstance(dataset, str) else dataset
+    assert isinstance(layout, DatasetLayout), "a dataset must have description, detect() and samples()"
+    assert layout.detect(Path(root)), f"detect() does not recognise {root}"
+    samples = layout.samples(Path(root))
+    assert samples, "no samples found"
+    ids = [s.id for s in samples]
+    assert len(ids) == len(set(ids)), "sample ids must be unique"
+    for s in samples:
+        assert s.label in (0, 1), f"{s.id}: label {s.label!r}"
+        assert s.identities and all(isinstance(i, str) for i in s.identities), f"{s.id}: identities"
+        assert Path(s.path).exists(), f"{s.id}: {s.path} does not exist"
+
+
 @pytest.fixture
 def automm_register() -> Iterator[Callable[[str, str, Any], None]]:
     """``register(kind, name, obj)`` into an automm registry for the duration of one test.
@@ -71,7 +179,16 @@ def automm_register() -> Iterator[Callable[[str, str, Any], None]]:
         REGISTRIES[kind].unregister(name)
 
 
-@pytest.fixture(name="check_fusion_op")
-def check_fusion_op_fixture() -> Callable[..., nn.Module]:
-    """The :func:`check_fusion_op` helper as a fixture."""
-    return check_fusion_op
+def _as_fixture(check: Callable[..., Any]) -> Any:
+    def fixture() -> Callable[..., Any]:
+        return check
+
+    fixture.__doc__ = f"The :func:`{check.__name__}` helper as a fixture."
+    return pytest.fixture(name=check.__name__)(fixture)
+
+
+check_fusion_op_fixture = _as_fixture(check_fusion_op)
+check_strategy_fixture = _as_fixture(check_strategy)
+check_space_fixture = _as_fixture(check_space)
+check_backbone_fixture = _as_fixture(check_backbone)
+check_dataset_fixture = _as_fixture(check_dataset)

@@ -18,7 +18,8 @@ from automm.render import FORMATS, architecture_graph, space_graph, write_graph
               help="Output file (default: ARCH_JSON with the format's suffix, or SPACE.svg).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="Output format (default: from the suffix of --out; svg).")
-@click.option("--omit-unused", is_flag=True, help="Leave out unused nodes (e.g. taps no cell picks) instead of fading them.")
+@click.option("--omit-unused", is_flag=True,
+              help="Leave out unused nodes (e.g. taps no cell picks) instead of fading them.")
 @click.option("--space", "space_name", metavar="NAME",
               help="Draw the whole search space NAME (every candidate edge) instead of an arch.json; "
                    "its config fields are options, e.g. --cells 3 --ops sum,attention.")

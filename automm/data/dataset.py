@@ -79,8 +79,9 @@ def identity_disjoint_split(
     counts = [0.0] * len(SPLITS)
     out: dict[str, str] = {}
     for key in keys:
-        # the split furthest below its target takes the next group
-        k = max(range(len(SPLITS)), key=lambda i: (targets[i] - counts[i]) / max(targets[i], 1e-9))
+        # the split furthest below its target takes the next group (a zero fraction takes none)
+        k = max((i for i in range(len(SPLITS)) if targets[i] > 0),
+                key=lambda i: (targets[i] - counts[i]) / targets[i])
         for s in groups[key]:
             out[s.id] = SPLITS[k]
         counts[k] += len(groups[key])

@@ -46,10 +46,12 @@ def write_graph(graph: graphviz.Digraph, out: str | os.PathLike[str], fmt: str |
         fallback = path.with_suffix(".dot")
         _write(fallback, graph.source.encode("utf-8"))
         raise DotNotFoundError(f"{path}: the Graphviz 'dot' executable was not found (install graphviz); "
-                          f"wrote {fallback} instead") from None
+                               f"wrote {fallback} instead") from None
     except graphviz.CalledProcessError as exc:
-        stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else str(exc.stderr)
-        detail = stderr.strip().splitlines()[-1] if stderr and stderr.strip() else f"exit status {exc.returncode}"
+        stderr = exc.stderr or b""
+        text = stderr.decode(errors="replace") if isinstance(stderr, bytes) else str(stderr)
+        lines = text.strip().splitlines()
+        detail = lines[-1] if lines else f"exit status {exc.returncode}"
         raise RenderError(f"{path}: dot failed: {detail}") from None
     _write(path, data)
     return path

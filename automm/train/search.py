@@ -52,6 +52,7 @@ from automm.train.common import (
     one_hot_weights,
     predict,
     progress_bar,
+    recalibrated,
     resolve_device,
     write_jsonl,
 )
@@ -257,7 +258,8 @@ class _Search:
             eval_weights = self.strategy.all_weights(self.space, self.logits, training=False)
         supernet = predict(self.network, val, eval_weights).metrics()
         arch = self.strategy.derive(self.space, self.logits)
-        derived = predict(self.network, val, one_hot_weights(self.space, arch, self.device)).metrics()
+        one_hot = one_hot_weights(self.space, arch, self.device)
+        derived = predict(recalibrated(self.network, train, one_hot), val, one_hot).metrics()
         if better(derived, self.best):
             self.best = {"epoch": self.epoch, "choices": dict(arch.choices),
                          "acc": derived["acc"], "auc": derived["auc"]}
@@ -270,6 +272,7 @@ class _Search:
             "derived_val_acc": derived["acc"], "derived_val_auc": derived["auc"],
             "lr": self.weight_opt.param_groups[0]["lr"],
             "seconds": start.seconds,
+            "choices": dict(arch.choices),
         })
 
     def weight_step(self, data: SplitData, positions: Tensor) -> tuple[Tensor, Tensor, Tensor]:

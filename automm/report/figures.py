@@ -1,0 +1,141 @@
+"""Figures of a search run and of an evaluation, drawn with matplotlib's Agg canvas (no display).
+
+Every figure is a PNG written atomically.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from automm.errors import AutommError
+from automm.fileio import atomic_path
+from automm.ir import CELL_INPUT, OP_FAMILY, STEP_INPUT
+
+FAMILY_SYMBOLS = {CELL_INPUT: "α", STEP_INPUT: "β", OP_FAMILY: "γ"}
+"""The paper's symbol of each built-in choice family (legend labels)."""
+
+TRAINING_PANELS: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...] = (
+    ("loss", (("train_loss", "train", "C0-"), ("val_loss", "validation", "C1-"))),
+    ("accuracy", (("train_acc", "train", "C0-"), ("val_acc", "validation", "C1-"),
+                  ("derived_val_acc", "derived, validation", "C2--"))),
+    ("AUC", (("val_auc", "validation", "C1-"), ("derived_val_auc", "derived, validation", "C2--"))),
+)
+"""Panels of :func:`training_figure`: title, then (record key, legend label, matplotlib format)."""
+
+
+def roc_curve(labels: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """False and true positive rates at every distinct score threshold (positive = label 1)."""
+    y = np.asarray(labels, dtype=np.int64)
+    s = np.asarray(scores, dtype=np.float64)
+    positives, negatives = int(y.sum()), int((1 - y).sum())
+    if positives == 0 or negatives == 0:
+        raise AutommError("ROC needs both classes among the labels")
+    order = np.argsort(-s, kind="stable")
+    y, s = y[order], s[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # last index of each distinct score
+    tps = np.cumsum(y)[last]
+    fps = last + 1 - tps
+    return np.r_[0.0, fps / negatives], np.r_[0.0, tps / positives]
+
+
+def auc(fpr: np.ndarray, tpr: np.ndarray) -> float:
+    """Area under a ROC curve (trapezoid rule)."""
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def entropy_figure(records: Sequence[Mapping[str, Any]], out: str | os.PathLike[str]) -> Path:
+    """Entropy of each choice family per epoch (the paper's Figure 1b) from metrics.jsonl records."""
+    families: dict[str, None] = {}
+    for r in records:
+        families.update(dict.fromkeys(r.get("entropy") or {}))
+    fig = _figure(1)
+    ax = fig.axes[0]
+    epochs = _epochs(records)
+    for family in families:
+        values = [_number((r.get("entropy") or {}).get(family)) for r in records]
+        symbol = FAMILY_SYMBOLS.get(family)
+        ax.plot(epochs, values, marker=".", label=f"{family} ({symbol})" if symbol else family)
+    ax.set(xlabel="epoch", ylabel="entropy (nats)", title="Entropy of the architecture distributions")
+    if families:
+        ax.legend()
+    return _save(fig, out)
+
+
+def training_figure(records: Sequence[Mapping[str, Any]], out: str | os.PathLike[str],
+                    title: str = "") -> Path:
+    """Loss, accuracy and AUC per epoch: one panel each among :data:`TRAINING_PANELS` with data."""
+    panels = [(name, [s for s in series if any(_present(r.get(s[0])) for r in records)])
+              for name, series in TRAINING_PANELS]
+    panels = [(name, series) for name, series in panels if series]
+    fig = _figure(max(len(panels), 1))
+    epochs = _epochs(records)
+    for ax, (name, series) in zip(fig.axes, panels, strict=False):
+        for key, label, style in series:
+            ax.plot(epochs, _series(records, key), style, marker=".", label=label)
+        ax.set(xlabel="epoch", title=name)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    return _save(fig, out)
+
+
+def roc_figure(labels: Sequence[int], scores: Sequence[float], out: str | os.PathLike[str]) -> float:
+    """ROC curve with its AUC in the legend; returns the AUC."""
+    fpr, tpr = roc_curve(labels, scores)
+    area = auc(fpr, tpr)
+    fig = _figure(1, width=4.5)
+    ax = fig.axes[0]
+    ax.plot(fpr, tpr, label=f"AUC = {area:.4f}")
+    ax.plot([0, 1], [0, 1], ":", color="grey", label="chance")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test split)",
+           xlim=(0, 1), ylim=(0, 1.01), aspect="equal")
+    ax.legend(loc="lower right")
+    _save(fig, out)
+    return area
+
+
+def _figure(panels: int, width: float = 4.8) -> Figure:
+    fig = Figure(figsize=(width * panels, 3.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    for i in range(panels):
+        ax = fig.add_subplot(1, panels, i + 1)
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def _save(fig: Figure, out: str | os.PathLike[str]) -> Path:
+    path = Path(out)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=120)
+    except OSError as exc:
+        raise AutommError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    return path
+
+
+def _present(value: Any) -> bool:
+    return not math.isnan(_number(value))
+
+
+def _number(value: Any) -> float:
+    """A finite-or-NaN float (missing, null and non-numbers become NaN: a gap in the line)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return math.nan
+    return float(value)
+
+
+def _series(records: Sequence[Mapping[str, Any]], key: str) -> list[float]:
+    return [_number(r.get(key)) for r in records]
+
+
+def _epochs(records: Sequence[Mapping[str, Any]]) -> list[float]:
+    """The ``epoch`` of each record (its 1-based position when missing)."""
+    return [_number(r.get("epoch", i + 1)) for i, r in enumerate(records)]
