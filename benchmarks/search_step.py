@@ -5,9 +5,9 @@ the supernet and of the fusion network derived from the (random) logits. Random 
 ResNet-34 stage widths at L positions stand in for the feature cache.
 
 - weight step: weights from ``all_weights(training=True)`` with logits not needing grad, forward,
-  cross-entropy, backward, Adam step on the network weights;
+  cross-entropy, backward, step of the strategy's weight optimiser (Adam) on the network weights;
 - architecture step: weights from the logits (grad on), forward, cross-entropy, backward into the
-  logits only, Adam step on the logits.
+  logits only (no gradients of network weights), step of the strategy's architecture optimiser.
 
 Usage: ``python benchmarks/search_step.py [--repeats 20] [--threads 2]``
 """
@@ -55,7 +55,7 @@ def bench(config: dict, batch: int, strategy_name: str, params: dict,
     net = FusionNetwork(space).train()
     taps = {t: torch.randn(batch, space.graph.nodes[t]["channels"], space.config.L) for t in space.taps}
     labels = torch.randint(0, 2, (batch,))
-    w_opt = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=3e-3)
+    w_opt, _ = strategy.weight_optimizer(list(net.parameters()), epochs=1)
     a_opt = strategy.arch_optimizer(list(logits.values()))
     arch_inputs = list(logits.values())
 

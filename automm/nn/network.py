@@ -55,7 +55,7 @@ class CellProjection(nn.Module):
 
 
 def _mix(weights: Tensor, values: list[Tensor]) -> Tensor:
-    """sum_k weights[k] * values[k] as one tensor op."""
+    """sum_k weights[..., k] * values[k] as one tensor op (weights ``(K,)`` or ``(J, K)``)."""
     return torch.tensordot(weights.to(values[0].dtype), torch.stack(values), dims=1)
 
 
@@ -120,14 +120,22 @@ class FusionNetwork(nn.Module):
                 for c in self._candidates(f"{cell}/in/{k}")}
         return [t for t in self.space.taps if t in taps & used]
 
-    def _select(self, choice: str, values: Mapping[str, Tensor],
-                weights: Mapping[str, Tensor] | None) -> Tensor:
+    def _select(self, slots: tuple[str, ...], values: Mapping[str, Tensor],
+                weights: Mapping[str, Tensor] | None) -> list[Tensor]:
+        """The values of a node's input slots; in the supernet, slots over the same candidates
+        are mixed together (one stack of the candidates for all of them)."""
         if self.fixed is not None:
-            return values[self.fixed[choice]]
+            return [values[self.fixed[slot]] for slot in slots]
         if weights is None:
             raise ArchitectureError("the supernet needs architecture weights for every forward")
-        cands = self.space.choices[choice].candidates
-        return _mix(weights[choice], [values[c] for c in cands])
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for slot in slots:
+            groups.setdefault(self.space.choices[slot].candidates, []).append(slot)
+        out: dict[str, Tensor] = {}
+        for cands, names in groups.items():
+            mixed = _mix(torch.stack([weights[n] for n in names]), [values[c] for c in cands])
+            out.update(zip(names, mixed.unbind(0), strict=True))
+        return [out[slot] for slot in slots]
 
     def features(self, taps: Mapping[str, Tensor],
                  weights: Mapping[str, Tensor] | None = None) -> Tensor:
@@ -140,12 +148,11 @@ class FusionNetwork(nn.Module):
                 raise ArchitectureError(f"input tap {name!r} is missing") from None
         outputs = []
         for (cell, steps), module in zip(self._plan, self.cells, strict=True):
-            for k in (1, 2):
-                values[f"{cell}/in/{k}"] = self._select(f"{cell}/in/{k}", values, weights)
+            cell_slots = (f"{cell}/in/1", f"{cell}/in/2")
+            values.update(zip(cell_slots, self._select(cell_slots, values, weights), strict=True))
             step_outs = []
             for (step, in1, in2), ops in zip(steps, module.steps, strict=True):
-                x = self._select(in1, values, weights)
-                y = self._select(in2, values, weights)
+                x, y = self._select((in1, in2), values, weights)
                 if self.fixed is not None:
                     out = next(iter(ops.values()))(x, y)
                 else:

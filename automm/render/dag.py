@@ -77,7 +77,8 @@ def architecture_graph(
     Nodes whose output never reaches a sink of the space (e.g. taps no cell picks) are faded,
     or left out with ``omit_unused``. ``space`` defaults to the one rebuilt from ``arch``.
     """
-    space = space or build_space_for(arch)
+    if space is None:
+        space = build_space_for(arch)
     edges = [_Edge(arch[c.name], c.node, c.name) for c in space.choices.values() if c.kind == INPUT]
     edges += _fixed_edges(space)
     ops: dict[str, list[str]] = {}
@@ -96,12 +97,15 @@ def architecture_graph(
 
 def space_graph(space: SearchSpace, *, title: str | None = None) -> graphviz.Digraph:
     """The whole search space: every candidate edge, each step labelled with its op pool."""
-    edges = [_Edge(u, v, d["choice"]) for u, v, d in space.graph.edges(data=True) if d.get("choice")]
-    edges += _fixed_edges(space)
+    slots: dict[tuple[str, str], list[str]] = {}  # candidate edge -> the choices offering it
     ops: dict[str, list[str]] = {}
     for c in space.choices.values():
-        if c.kind == OP:
+        if c.kind == INPUT:
+            for candidate in c.candidates:
+                slots.setdefault((candidate, c.node), []).append(c.name)
+        elif c.kind == OP:
             ops.setdefault(c.node, []).extend(c.candidates)
+    edges = [_Edge(u, v, ", ".join(names)) for (u, v), names in slots.items()] + _fixed_edges(space)
     return _draw(space, edges, ops, live=set(space.graph), omit_unused=False,
                  title=f"search space {space.name}" if title is None else title,
                  edge_style=CANDIDATE_EDGE)

@@ -1,15 +1,13 @@
 """Figures and ``report.md`` of search runs and evaluations (matplotlib, Agg canvas)."""
 
 from automm.report.build import find_eval_dir, read_jsonl, read_predictions, write_report
-from automm.report.figures import auc, entropy_figure, roc_curve, roc_figure, training_figure
+from automm.report.figures import entropy_figure, roc_figure, training_figure
 
 __all__ = [
-    "auc",
     "entropy_figure",
     "find_eval_dir",
     "read_jsonl",
     "read_predictions",
-    "roc_curve",
     "roc_figure",
     "training_figure",
     "write_report",

@@ -184,7 +184,7 @@ def _evaluation_section(evaluation: Path, run: Path, written: list[Path]) -> lis
     if predictions.is_file():
         labels, scores = read_predictions(predictions)
         if len(set(labels)) == 2:
-            area = roc_figure(labels, scores, run / ROC)
+            area = roc_figure(scores, labels, run / ROC)
             written.append(run / ROC)
             lines += [f"ROC on the test split ({len(labels)} samples, AUC {area:.4f}):", "",
                       f"![roc]({ROC})", ""]

@@ -11,13 +11,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from automm.errors import AutommError
 from automm.fileio import atomic_path
 from automm.ir import CELL_INPUT, OP_FAMILY, STEP_INPUT
+from automm.train.metrics import roc_auc, roc_curve
 
 FAMILY_SYMBOLS = {CELL_INPUT: "α", STEP_INPUT: "β", OP_FAMILY: "γ"}
 """The paper's symbol of each built-in choice family (legend labels)."""
@@ -29,26 +29,6 @@ TRAINING_PANELS: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...] = (
     ("AUC", (("val_auc", "validation", "C1-"), ("derived_val_auc", "derived, validation", "C2--"))),
 )
 """Panels of :func:`training_figure`: title, then (record key, legend label, matplotlib format)."""
-
-
-def roc_curve(labels: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    """False and true positive rates at every distinct score threshold (positive = label 1)."""
-    y = np.asarray(labels, dtype=np.int64)
-    s = np.asarray(scores, dtype=np.float64)
-    positives, negatives = int(y.sum()), int((1 - y).sum())
-    if positives == 0 or negatives == 0:
-        raise AutommError("ROC needs both classes among the labels")
-    order = np.argsort(-s, kind="stable")
-    y, s = y[order], s[order]
-    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # last index of each distinct score
-    tps = np.cumsum(y)[last]
-    fps = last + 1 - tps
-    return np.r_[0.0, fps / negatives], np.r_[0.0, tps / positives]
-
-
-def auc(fpr: np.ndarray, tpr: np.ndarray) -> float:
-    """Area under a ROC curve (trapezoid rule)."""
-    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
 
 def entropy_figure(records: Sequence[Mapping[str, Any]], out: str | os.PathLike[str]) -> Path:
@@ -87,10 +67,10 @@ def training_figure(records: Sequence[Mapping[str, Any]], out: str | os.PathLike
     return _save(fig, out)
 
 
-def roc_figure(labels: Sequence[int], scores: Sequence[float], out: str | os.PathLike[str]) -> float:
-    """ROC curve with its AUC in the legend; returns the AUC."""
-    fpr, tpr = roc_curve(labels, scores)
-    area = auc(fpr, tpr)
+def roc_figure(scores: Sequence[float], labels: Sequence[int], out: str | os.PathLike[str]) -> float:
+    """ROC curve with its AUC in the legend; returns the AUC (both classes must occur)."""
+    fpr, tpr = roc_curve(scores, labels)
+    area = roc_auc(scores, labels)
     fig = _figure(1, width=4.5)
     ax = fig.axes[0]
     ax.plot(fpr, tpr, label=f"AUC = {area:.4f}")

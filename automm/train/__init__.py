@@ -1,11 +1,11 @@
 """Training: the bilevel search loop, retraining/evaluation, metrics, batching, checkpoints."""
 
 from automm.train.batches import SplitData, load_splits
+from automm.train.bilevel import SearchResult, SearchSettings, family_entropy, resume_search, search
 from automm.train.checkpoint import load_checkpoint, save_checkpoint
 from automm.train.common import one_hot_weights, predict
 from automm.train.metrics import accuracy, equal_error_rate, roc_auc
-from automm.train.retrain import RetrainResult, RetrainSettings, retrain
-from automm.train.search import SearchResult, SearchSettings, family_entropy, resume_search, search
+from automm.train.retraining import RetrainResult, RetrainSettings, retrain
 
 __all__ = [
     "RetrainResult",

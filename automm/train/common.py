@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import time
@@ -22,14 +21,12 @@ from automm.errors import AutommError
 from automm.fileio import write_text
 from automm.ir.architecture import Architecture
 from automm.ir.space import SearchSpace
+from automm.nn.network import FusionNetwork
 from automm.train.batches import SplitData
 from automm.train.metrics import accuracy, finite_or_none, roc_auc
 
 EVAL_BATCH = 256
 """Batch size of evaluation passes (no gradients, so larger than the training batch)."""
-
-RECALIBRATION_SAMPLES = 2048
-"""Training samples used to recompute batch-norm statistics before scoring a derived architecture."""
 
 EpochCallback = Callable[[dict[str, Any]], None]
 """Called with each epoch's record (e.g. to print it)."""
@@ -100,25 +97,19 @@ def predict(model: nn.Module, data: SplitData, weights: Mapping[str, Tensor] | N
                        data.labels.cpu().numpy())
 
 
-@torch.no_grad()
-def recalibrated(model: nn.Module, data: SplitData, weights: Mapping[str, Tensor] | None = None,
-                 max_samples: int = RECALIBRATION_SAMPLES) -> nn.Module:
-    """A copy of ``model`` whose batch-norm statistics are recomputed (exact averages) on the
-    first ``max_samples`` samples of ``data`` under ``weights``; the parameters are shared
-    values, so the copy computes the same function up to normalisation statistics."""
-    copy_ = copy.deepcopy(model)
-    norms = [m for m in copy_.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the batches below
-    copy_.train()
-    seen = 0
-    for taps, _, positions in data.batches(EVAL_BATCH):
-        if seen >= max_samples:
-            break
-        copy_(taps, weights)
-        seen += len(positions)
-    return copy_.eval()
+def inherit_weights(derived: FusionNetwork, supernet: FusionNetwork) -> FusionNetwork:
+    """Copy the supernet's parameters and buffers into ``derived`` (same names); return it."""
+    state = supernet.state_dict()
+    derived.load_state_dict({k: state[k] for k in derived.state_dict()})
+    return derived
+
+
+def reset_batch_norm(model: nn.Module) -> None:
+    """Forget batch-norm statistics; the next training-mode passes set them to exact averages."""
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None
 
 
 def better(candidate: Mapping[str, float], best: Mapping[str, float] | None) -> bool:

@@ -33,6 +33,21 @@ def roc_auc(scores: ArrayLike, labels: ArrayLike) -> float:
     return float((ranks[y].sum() - pos * (pos + 1) / 2.0) / (pos * neg))
 
 
+def roc_curve(scores: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """False and true positive rates at each distinct score threshold, from (0, 0) to (1, 1).
+
+    Raises ``ValueError`` unless both classes occur (the rates are undefined otherwise).
+    """
+    s, y = _binary(scores, labels)
+    pos, neg = int(y.sum()), int((~y).sum())
+    if pos == 0 or neg == 0:
+        raise ValueError("a ROC curve needs both classes among the labels")
+    order = np.argsort(-s, kind="stable")
+    s, y = s[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]  # last index of each distinct score
+    return np.r_[0, np.cumsum(~y)[last]] / neg, np.r_[0, np.cumsum(y)[last]] / pos
+
+
 def accuracy(predictions: ArrayLike, labels: ArrayLike) -> float:
     """Fraction of predicted classes equal to the labels."""
     p, y = np.asarray(predictions).ravel(), np.asarray(labels).ravel()
@@ -42,16 +57,10 @@ def accuracy(predictions: ArrayLike, labels: ArrayLike) -> float:
 def equal_error_rate(scores: ArrayLike, labels: ArrayLike) -> float:
     """The rate where false positives equal false negatives, interpolated on the ROC curve."""
     s, y = _binary(scores, labels)
-    pos, neg = int(y.sum()), int((~y).sum())
-    if pos == 0 or neg == 0:
+    if y.all() or not y.any():
         return math.nan
-    order = np.argsort(-s, kind="stable")
-    s, y = s[order], y[order]
-    last = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]  # last index of each distinct score
-    tp = np.r_[0, np.cumsum(y)[last]]
-    fp = np.r_[0, np.cumsum(~y)[last]]
-    fpr, fnr = fp / neg, 1.0 - tp / pos
-    gap = fnr - fpr  # decreasing from 1 to -1
+    fpr, tpr = roc_curve(s, y)
+    gap = (1.0 - tpr) - fpr  # false negative rate - false positive rate: decreasing from 1 to -1
     k = int(np.argmax(gap <= 0))
     t = gap[k - 1] / (gap[k - 1] - gap[k])
     return float(fpr[k - 1] + t * (fpr[k] - fpr[k - 1]))

@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 import automm
 from automm.ir import SearchSpace
+from automm.strategy import adam
 
 
 class BmnasStrategy(DartsStrategy):
@@ -39,12 +40,12 @@ class BmnasStrategy(DartsStrategy):
     options = ()
 
     def arch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
-        return torch.optim.Adam(params, lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)
+        return adam(params, lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)
 
     def weight_optimizer(
         self, params: list[nn.Parameter], epochs: int
     ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
-        opt = torch.optim.Adam(params, lr=1e-3, weight_decay=3e-4)
+        opt = adam(params, lr=1e-3, weight_decay=3e-4)
         sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=1, T_mult=2, eta_min=1e-6)
         return opt, sched
 

@@ -1,6 +1,9 @@
-"""Audio-visual deepfake detection: the bimodal-deepfake search space."""
+"""Audio-visual deepfake detection: the bimodal-deepfake search space, dataset layouts
+(FakeAVCeleb v1.2, SWAN-DF, real/ + fake/ folders) and the embedded demo corpus."""
 
 from __future__ import annotations
+
+import click
 
 import automm
 from automm_deepfake.space import BimodalDeepfakeSpace
@@ -10,3 +13,20 @@ from automm_deepfake.space import BimodalDeepfakeSpace
 def automm_register_spaces(register) -> None:
     """Register the ``bimodal-deepfake`` space."""
     register("bimodal-deepfake", BimodalDeepfakeSpace())
+
+
+@automm.hookimpl
+def automm_register_datasets(register) -> None:
+    """Register the ``fakeavceleb``, ``swan-df`` and ``folder`` layouts."""
+    from automm_deepfake.datasets import LAYOUTS
+
+    for name, layout in LAYOUTS.items():
+        register(name, layout())
+
+
+@automm.hookimpl
+def automm_register_commands(cli: click.Group) -> None:
+    """Add ``demo-data``."""
+    from automm_deepfake.cli import demo_data_command
+
+    cli.add_command(demo_data_command)

@@ -29,6 +29,7 @@ from automm.errors import AutommError, CacheError
 from automm.fileio import atomic_path, write_json, write_text
 from automm.ir.architecture import Architecture, build_space_for, save_architecture
 from automm.nn.network import FusionNetwork, count_parameters
+from automm.strategy.base import adam
 from automm.train.batches import load_splits
 from automm.train.checkpoint import (
     load_checkpoint,
@@ -121,7 +122,7 @@ def retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
     setup = {"arch": arch.to_dict(), "data": data_record(cache), "settings": dataclasses.asdict(settings)}
     seed_everything(settings.seed)
     network = FusionNetwork(space, arch, dropout=settings.dropout).to(device)
-    optimizer = torch.optim.Adam(network.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    optimizer = adam(network.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings.epochs,
                                                            eta_min=settings.min_lr)
     generator = torch.Generator().manual_seed(settings.seed)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from itertools import product
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from automm.cli import cli
-from automm.errors import AutommError
-from automm.report import auc, roc_curve
+from automm.train.metrics import roc_auc, roc_curve
 
 DATA = Path(__file__).parent / "data"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
@@ -121,14 +119,19 @@ def test_bad_inputs_are_one_line_and_write_no_report(run_dir):
     assert result.exit_code == 2 and "arch.json" in result.stderr
 
 
-def test_roc_matches_the_rank_statistic():
-    fpr, tpr = roc_curve(LABELS, SCORES)
-    assert fpr[0] == tpr[0] == 0 and fpr[-1] == tpr[-1] == 1
+def test_roc_curve_of_the_figure():
+    fpr, tpr = roc_curve(SCORES, LABELS)
+    assert (fpr[0], tpr[0], fpr[-1], tpr[-1]) == (0, 0, 1, 1)
     assert np.all(np.diff(fpr) >= 0) and np.all(np.diff(tpr) >= 0)
-    pos = [s for y, s in zip(LABELS, SCORES, strict=True) if y]
-    neg = [s for y, s in zip(LABELS, SCORES, strict=True) if not y]
-    pairs = [1.0 if p > n else 0.5 if p == n else 0.0 for p, n in product(pos, neg)]
-    assert auc(fpr, tpr) == pytest.approx(sum(pairs) / len(pairs))  # ties count one half
-    with pytest.raises(AutommError, match="both classes"):
-        roc_curve([1, 1], [0.2, 0.3])
+    area = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))  # trapezoid = rank statistic
+    assert area == pytest.approx(roc_auc(SCORES, LABELS)) == pytest.approx(12.5 / 16)
+    with pytest.raises(ValueError, match="both classes"):
+        roc_curve([0.2, 0.3], [1, 1])
 
+
+def test_single_class_test_split_has_no_roc(run_dir):
+    evaluation = add_eval(run_dir / "eval")
+    (evaluation / "predictions.csv").write_text("id,label,score\na,1,0.5\nb,1,0.7\n")
+    result = report(run_dir, "--eval", evaluation)
+    assert result.exit_code == 0, result.output
+    assert "single class" in (run_dir / "report.md").read_text() and not (run_dir / "roc.png").exists()

@@ -3,10 +3,12 @@
 Per batch: one step of the network weights on a training batch, then one step of the
 architecture logits on a validation batch (the validation batches cycle, reshuffled, for as
 many steps as the training split has batches). After each epoch the architecture is
-derived and scored on validation by the supernet with one-hot weights on the derived
-choices: the same function as the derived network with the supernet's weights (no
-retraining, so scoring costs one validation pass). The best derived architecture (highest
-validation accuracy, ties by AUC, earlier epoch on a full tie) is the result.
+derived and scored on validation: its derived network inherits the supernet's weights, is
+fine-tuned for one pass over at most ``FINETUNE_SAMPLES`` training samples (fixed order, fresh
+batch-norm statistics, no randomness) and is then evaluated. Scoring the inherited weights
+as they are (the supernet with one-hot weights) is cheaper but a poor proxy: the supernet's
+later layers are co-adapted to mixtures of candidates. The best derived architecture
+(highest validation accuracy, ties by AUC, the earlier epoch on a full tie) is the result.
 
 The run directory holds ``checkpoint.pt`` (every epoch, atomically), ``metrics.jsonl`` (one
 record per epoch) and, when the search ends, ``arch.json``. Search stops when the entropy of
@@ -21,6 +23,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from math import ceil
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +35,9 @@ from automm import __version__, registry
 from automm.data.cache import FeatureCache
 from automm.errors import AutommError, CacheError
 from automm.ir.architecture import Architecture, save_architecture
-from automm.ir.space import SearchSpace
+from automm.ir.space import SearchSpace, SpaceDefinition
 from automm.nn.network import FusionNetwork, count_parameters
-from automm.strategy.base import Strategy
+from automm.strategy.base import Strategy, adam
 from automm.train.batches import SplitData, load_splits
 from automm.train.checkpoint import (
     load_checkpoint,
@@ -49,14 +52,20 @@ from automm.train.common import (
     better,
     data_record,
     frozen,
-    one_hot_weights,
+    inherit_weights,
     predict,
     progress_bar,
-    recalibrated,
+    reset_batch_norm,
     resolve_device,
     write_jsonl,
 )
 from automm.train.metrics import finite_or_none
+
+FINETUNE_SAMPLES = 2048
+"""Scoring a derived architecture: fine-tune on up to this many training samples (one pass)..."""
+FINETUNE_LR = 3e-3
+FINETUNE_WEIGHT_DECAY = 3e-3
+"""... with Adam at the search's initial weight learning rate and weight decay."""
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
@@ -114,6 +123,26 @@ def converged(history: list[Mapping[str, Any]], tol: float, patience: int) -> bo
         if any(abs(cur["entropy"][f] - prev["entropy"][f]) >= tol for f in cur["entropy"]):
             return False
     return True
+
+
+def space_for_cache(definition: SpaceDefinition, values: Mapping[str, Any], cache: FeatureCache
+                    ) -> SearchSpace:
+    """The space of ``definition`` with config ``values`` (defaults elsewhere) fitted to ``cache``:
+    a ``tap_channels`` field is filled from the cache's tap shapes and a ``num_classes`` field
+    from its classes. A cache without one of the space's taps is incompatible."""
+    config_type = definition.config_type
+    fields = {f.name for f in dataclasses.fields(config_type)}
+    space = definition.build(config_type.from_dict(dict(values)))  # validates values and op names
+    cache.require_taps(space.taps)
+    fitted = dict(values)
+    if "tap_channels" in fields:
+        fitted["tap_channels"] = {t: cache.taps[t][0] for t in space.taps}
+    if "num_classes" in fields:
+        classes = len(cache.manifest["classes"])
+        if fitted.setdefault("num_classes", classes) != classes:
+            raise CacheError(f"{cache.path}: incompatible cache: {classes} classes, the space config "
+                             f"asks for {fitted['num_classes']}")
+    return definition.build(config_type.from_dict(fitted))
 
 
 def search(space: SearchSpace, strategy: Strategy, cache: FeatureCache, settings: SearchSettings,
@@ -258,8 +287,7 @@ class _Search:
             eval_weights = self.strategy.all_weights(self.space, self.logits, training=False)
         supernet = predict(self.network, val, eval_weights).metrics()
         arch = self.strategy.derive(self.space, self.logits)
-        one_hot = one_hot_weights(self.space, arch, self.device)
-        derived = predict(recalibrated(self.network, train, one_hot), val, one_hot).metrics()
+        derived = self.score(arch)
         if better(derived, self.best):
             self.best = {"epoch": self.epoch, "choices": dict(arch.choices),
                          "acc": derived["acc"], "auc": derived["auc"]}
@@ -294,6 +322,21 @@ class _Search:
         self.arch_opt.zero_grad(set_to_none=True)
         loss.backward()
         self.arch_opt.step()
+
+    def score(self, arch: Architecture) -> dict[str, float]:
+        """Validation metrics of ``arch``'s derived network after a short fine-tune from the
+        supernet's weights (no randomness: a fixed order, no dropout)."""
+        s, train = self.settings, self.data["train"]
+        net = inherit_weights(FusionNetwork(self.space, arch).to(self.device), self.network)
+        reset_batch_norm(net)
+        opt = adam(net.parameters(), lr=FINETUNE_LR, weight_decay=FINETUNE_WEIGHT_DECAY)
+        net.train()
+        for positions in train.order(s.batch_size, None, train=True)[:ceil(FINETUNE_SAMPLES / s.batch_size)]:
+            loss = F.cross_entropy(net(train.take(positions)), train.labels[positions.to(self.device)])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return predict(net, self.data["val"]).metrics()
 
     def temperature(self) -> float | None:
         value = getattr(self.strategy, "temperature", self.strategy.params.get("temperature"))

@@ -1,0 +1,212 @@
+"""``automm search``: the bilevel architecture search on a feature cache, writing RUN_DIR/arch.json.
+
+Besides the generic options, the command accepts every option of every registered strategy
+(``--temperature``, ``--samples``, ...) and the simple config fields of every registered space
+(``--C``, ``--cells``, ``--ops a,b,c``, ...); an option that the chosen strategy or space does
+not have is an error.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from automm import registry
+from automm.cli._space_options import space_options
+from automm.data.cache import FeatureCache
+from automm.errors import AutommError
+from automm.train.bilevel import (
+    ARCH,
+    CHECKPOINT,
+    SearchResult,
+    SearchSettings,
+    resume_search,
+    search,
+    space_for_cache,
+)
+
+STRATEGY_PREFIX = "strategy__"
+SPACE_PREFIX = "space__"
+
+
+def _component_options(taken: set[str]) -> list[click.Option]:
+    """One option per distinct space config field and strategy option name over the registries
+    (flags already ``taken`` are skipped)."""
+    out: list[click.Option] = []
+    spaces: dict[str, tuple[str, Any, list[str]]] = {}
+    for entry in registry.spaces.entries():
+        for flag, (field, hint) in space_options(entry.obj.config_type).items():
+            spaces.setdefault(flag, (field, hint, []))[2].append(entry.name)
+    for flag, (field, hint, owners) in spaces.items():
+        if flag in taken:
+            continue
+        taken.add(flag)
+        is_tuple = typing.get_origin(hint) is tuple
+        out.append(click.Option(
+            [flag, SPACE_PREFIX + field], type=str if is_tuple else hint, default=None,
+            metavar="A,B,..." if is_tuple else None,
+            help=f"Space config {field} ({', '.join(owners)}).", show_default=False))
+    strategies: dict[str, tuple[Any, list[str]]] = {}
+    for entry in registry.strategies.entries():
+        for option in getattr(entry.obj, "options", ()):
+            strategies.setdefault(option.name, (option, []))[1].append(entry.name)
+    for name, (option, owners) in strategies.items():
+        flag = "--" + name.replace("_", "-")
+        if flag in taken:
+            continue
+        taken.add(flag)
+        out.append(click.Option(
+            [flag, STRATEGY_PREFIX + name], type=option.type, default=None,
+            help=f"{option.help} (strategy {', '.join(owners)}; default {option.default})."))
+    return out
+
+
+class SearchCommand(click.Command):
+    """A command whose strategy and space options come from the registries on first use."""
+
+    _generated = False
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        if not self._generated:
+            self._generated = True
+            taken = {flag for p in self.params for flag in getattr(p, "opts", [])}
+            self.params.extend(_component_options(taken))
+        return super().get_params(ctx)
+
+
+def _given(extra: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    return {k.removeprefix(prefix): v for k, v in extra.items() if k.startswith(prefix) and v is not None}
+
+
+def _strategy_params(name: str, extra: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    factory = registry.strategies.get(name)
+    given = _given(extra, STRATEGY_PREFIX)
+    known = [o.name for o in getattr(factory, "options", ())]
+    foreign = [k for k in given if k not in known]
+    if foreign:
+        raise AutommError(f"--{foreign[0].replace('_', '-')} is not an option of strategy {name!r} "
+                          f"(its options: {', '.join('--' + k.replace('_', '-') for k in known) or 'none'})")
+    return factory, given
+
+
+def _space_values(definition: Any, name: str, extra: Mapping[str, Any]) -> dict[str, Any]:
+    fields = {field: (flag, hint) for flag, (field, hint) in space_options(definition.config_type).items()}
+    values = {}
+    for field, value in _given(extra, SPACE_PREFIX).items():
+        if field not in fields:
+            raise AutommError(f"--{field.replace('_', '-')} is not a config field of space {name!r} "
+                              f"(its options: {', '.join(flag for flag, _ in fields.values())})")
+        is_tuple = typing.get_origin(fields[field][1]) is tuple
+        values[field] = tuple(v.strip() for v in value.split(",") if v.strip()) if is_tuple else value
+    return values
+
+
+def _default_run_dir(strategy: str) -> Path:
+    base = Path("runs") / f"{strategy}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out, k = base, 1
+    while out.exists():
+        k += 1
+        out = base.with_name(f"{base.name}-{k}")
+    return out
+
+
+def _print_epoch(record: Mapping[str, Any], epochs: int | None = None) -> None:
+    def f(v: Any) -> str:
+        return "n/a" if v is None else f"{v:.4f}"
+
+    entropy = " ".join(f"{k} {v:.4f}" for k, v in record["entropy"].items())
+    total = f"/{epochs}" if epochs else ""
+    click.echo(f"epoch {record['epoch']}{total}  train loss {f(record['train_loss'])} "
+               f"acc {f(record['train_acc'])} | val acc {f(record['val_acc'])} auc {f(record['val_auc'])} "
+               f"| derived acc {f(record['derived_val_acc'])} auc {f(record['derived_val_auc'])} "
+               f"| entropy {entropy} | {record['seconds']:.1f}s")
+
+
+def _print_result(result: SearchResult) -> None:
+    m, run = result.architecture.metrics, result.run_dir
+    arch = run / ARCH
+    scores = ", ".join(f"val {k} {m[f'val_{k}']:.4f}" for k in ("acc", "auc") if m[f"val_{k}"] is not None)
+    click.echo(f"search {result.stopped} after {m['epochs']} epochs in {m['search_seconds']:.1f}s; "
+               f"best epoch {m['best_epoch']}: {scores or 'no validation score'}; "
+               f"fusion params {m['params']}")
+    click.echo(f"wrote {arch}")
+    click.echo("next:")
+    for line in (f"automm show {arch}", f"automm render {arch}",
+                 f"automm evaluate {arch} --out {run / 'eval'}", f"automm report {run}"):
+        click.echo(f"  {line}")
+
+
+@click.command("search", cls=SearchCommand)
+@click.option("--strategy", default="stgs", show_default=True, help="Search strategy (see automm plugins).")
+@click.option("--space", "space_name", default="bimodal-deepfake", show_default=True, help="Search space.")
+@click.option("--data", help="Feature cache directory, or what the space accepts (e.g. a video dataset "
+                             "directory); omitted: the space's default data (e.g. the demo corpus).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Run directory (default: runs/STRATEGY-TIMESTAMP).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--epochs", type=int, default=SearchSettings.epochs, show_default=True,
+              help="Maximum number of epochs.")
+@click.option("--batch-size", type=int, default=SearchSettings.batch_size, show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--entropy-tol", type=float, default=SearchSettings.entropy_tol, show_default=True,
+              help="Converged when every choice family's entropy changes by less than this ...")
+@click.option("--patience", type=int, default=SearchSettings.patience, show_default=True,
+              help="... for this many consecutive epochs.")
+@click.option("--resume", type=click.Path(file_okay=False, path_type=Path), metavar="RUN_DIR",
+              help="Continue the interrupted search in RUN_DIR with its recorded settings.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar per epoch (default: when stderr is a terminal).")
+@click.pass_context
+def command(ctx: click.Context, strategy: str, space_name: str, data: str | None, out: Path | None,
+            seed: int, epochs: int, batch_size: int, device: str, entropy_tol: float, patience: int,
+            resume: Path | None, progress: bool | None, **extra: Any) -> None:
+    """Search an architecture and write RUN_DIR/arch.json (plus metrics.jsonl and checkpoint.pt)."""
+    try:
+        if resume is not None:
+            result = _resume(ctx, resume, device, progress)
+        else:
+            result = _start(strategy, space_name, data, out, seed, epochs, batch_size, device,
+                            entropy_tol, patience, progress, extra)
+    except KeyboardInterrupt:
+        click.echo("automm: interrupted; continue with: automm search --resume RUN_DIR", err=True)
+        sys.exit(130)
+    _print_result(result)
+
+
+def _start(strategy: str, space_name: str, data: str | None, out: Path | None, seed: int, epochs: int,
+           batch_size: int, device: str, entropy_tol: float, patience: int, progress: bool | None,
+           extra: Mapping[str, Any]) -> SearchResult:
+    definition = registry.spaces.get(space_name)
+    factory, params = _strategy_params(strategy, extra)
+    values = _space_values(definition, space_name, extra)
+    settings = SearchSettings(epochs=epochs, batch_size=batch_size, seed=seed, entropy_tol=entropy_tol,
+                              patience=patience, device=device)
+    out = out if out is not None else _default_run_dir(strategy)
+    if (out / CHECKPOINT).exists() or (out / ARCH).exists():
+        raise AutommError(f"{out}: already holds a search; continue it with --resume {out} "
+                          "or choose another --out")
+    cache = FeatureCache.open(definition.prepare_data(data))
+    space = space_for_cache(definition, values, cache)
+    click.echo(f"searching {space_name} with {strategy} on {cache.path} -> {out}")
+    return search(space, factory(**params), cache, settings, out, progress=progress,
+                  on_epoch=lambda r: _print_epoch(r, epochs))
+
+
+def _resume(ctx: click.Context, run_dir: Path, device: str, progress: bool | None) -> SearchResult:
+    ignored = [p.opts[0] for p in ctx.command.get_params(ctx)
+               if p.name not in ("resume", "device", "progress") and p.name is not None
+               and ctx.get_parameter_source(p.name) == ParameterSource.COMMANDLINE]
+    if ignored:
+        click.echo(f"automm: warning: --resume uses the run's recorded settings; ignoring "
+                   f"{', '.join(ignored)}", err=True)
+    explicit = ctx.get_parameter_source("device") == ParameterSource.COMMANDLINE
+    click.echo(f"resuming {run_dir}")
+    return resume_search(run_dir, device=device if explicit else None, progress=progress,
+                         on_epoch=_print_epoch)

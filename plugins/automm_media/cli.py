@@ -1,0 +1,146 @@
+"""``automm extract`` and ``automm predict``."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from automm import registry
+
+if TYPE_CHECKING:
+    from automm_media.extract import ExtractResult
+
+_FILE = click.Path(exists=True, dir_okay=False)
+
+
+def _fractions(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, float, float]:
+    try:
+        parts = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 3 or min(parts) < 0 or not sum(parts) > 0:
+        raise click.BadParameter("expected three non-negative numbers, e.g. 0.7,0.15,0.15")
+    total = sum(parts)
+    return (parts[0] / total, parts[1] / total, parts[2] / total)
+
+
+def _dataset(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        registry.datasets.get(value)  # unknown names: one error listing the known ones
+    return value
+
+
+def backbone_note(source: dict[str, Any]) -> str:
+    """One line naming the backbone weights of a feature source (random-init is said plainly)."""
+    b = source.get("backbones", {})
+    text = ", ".join(f"{m} {b[m].get('weights', '?')}" for m in ("image", "audio") if m in b)
+    if "random-init" in text:
+        text += " (not pretrained: features are random-network projections)"
+    return f"backbones: {text}"
+
+
+def summary(result: ExtractResult) -> str:
+    """Human-readable report of an extraction run."""
+    src = result.source
+    if result.up_to_date:
+        lines = [f"cache {result.path} is up to date ({result.samples} videos listed, "
+                 f"{len(result.skipped)} skipped)"]
+    else:
+        splits = ", ".join(f"{k} {v}" for k, v in result.splits.items())
+        lines = [f"wrote {result.path}: {result.samples - len(result.skipped)} of {result.samples} videos "
+                 f"({result.extracted} extracted now, {result.resumed} from an earlier run; {splits})",
+                 f"time {result.seconds:.1f} s ("
+                 + ", ".join(f"{k} {v:.1f} s" for k, v in result.stage_seconds.items()) + ")"]
+        ds = src.get("dataset", {})
+        sets = [f"{d['name']} ({d['layout']}, {d['role']}, {d['videos']} videos)"
+                for d in ds.get("datasets", [])]
+        lines.append(f"protocol {ds.get('protocol')}: {', '.join(sets)}")
+    lines.append(backbone_note(src))
+    for s in result.skipped:
+        lines.append(f"skipped {s['id']}: {s['kind']}: {s['reason']}")
+    return "\n".join(lines)
+
+
+@click.command("extract")
+@click.argument("dataset_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False),
+              help="Feature-cache directory to write (resumes a partial one).")
+@click.option("--dataset", callback=_dataset, help="Dataset layout (default: detected per directory).")
+@click.option("--test-dataset", "test_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Train on DATASET_DIRS (train/val), test on this one (repeatable).")
+@click.option("--frames", default=8, show_default=True, help="Face crops per video, uniformly spaced.")
+@click.option("--positions", default=16, show_default=True, help="Positions L per tap along time.")
+@click.option("--crop", default=112, show_default=True, help="Aligned face crop size in pixels.")
+@click.option("--min-seconds", default=1.0, show_default=True, help="Shorter videos are skipped.")
+@click.option("--image-weights", type=_FILE, help="Local ResNet-34 weights for faces (default: random).")
+@click.option("--audio-weights", type=_FILE, help="Local ResNet-34 weights for audio (default: random).")
+@click.option("--seed", default=0, show_default=True, help="Seed of randomly initialised backbones.")
+@click.option("--split", "fractions", default="0.7,0.15,0.15", show_default=True, callback=_fractions,
+              help="train,val,test fractions (identity-disjoint).")
+@click.option("--split-seed", default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:k].")
+@click.option("--threads", type=click.IntRange(1), help="CPU threads for torch.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def extract_command(dataset_dirs: tuple[str, ...], out: str, dataset: str | None, test_dirs: tuple[str, ...],
+                    frames: int, positions: int, crop: int, min_seconds: float, image_weights: str | None,
+                    audio_weights: str | None, seed: int, fractions: tuple[float, float, float],
+                    split_seed: int, device: str, threads: int | None, quiet: bool, as_json: bool) -> None:
+    """Extract face and speech features of the videos in DATASET_DIRS into a feature cache.
+
+    Several DATASET_DIRS are pooled (mixed-dataset protocol); with --test-dataset they are
+    split into train/val and the test datasets form the test split. Unusable videos are
+    skipped and listed; re-running resumes an interrupted extraction.
+    """
+    import torch
+
+    from automm_media.extract import ExtractSettings, extract
+
+    if threads:
+        torch.set_num_threads(threads)
+    settings = ExtractSettings(frames=frames, crop=crop, positions=positions, min_seconds=min_seconds,
+                               seed=seed, image_weights=image_weights, audio_weights=audio_weights)
+    result = extract(dataset_dirs, out, settings=settings, dataset=dataset, test_roots=test_dirs,
+                     fractions=fractions, split_seed=split_seed, device=device, progress=not quiet)
+    if as_json:
+        click.echo(json.dumps({"path": str(result.path), "samples": result.samples,
+                               "extracted": result.extracted, "resumed": result.resumed,
+                               "up_to_date": result.up_to_date, "splits": result.splits,
+                               "seconds": result.seconds, "stage_seconds": result.stage_seconds,
+                               "skipped": result.skipped, "source": result.source}, indent=2))
+    else:
+        click.echo(summary(result))
+
+
+@click.command("predict")
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.argument("videos", nargs=-1, required=True, type=click.Path())
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:k].")
+@click.option("--image-weights", type=_FILE, help="Where the face backbone's weights file is now.")
+@click.option("--audio-weights", type=_FILE, help="Where the audio backbone's weights file is now.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def predict_command(ctx: click.Context, model_dir: str, videos: tuple[str, ...], device: str,
+                    image_weights: str | None, audio_weights: str | None, as_json: bool) -> None:
+    """Print P(fake) for each video with the model in MODEL_DIR (written by automm evaluate).
+
+    Exit status 1 when some video could not be scored.
+    """
+    from automm_media.predict import Predictor
+
+    predictor = Predictor(model_dir, device=device, image_weights=image_weights, audio_weights=audio_weights)
+    results = predictor.predict(videos)
+    if as_json:
+        click.echo(json.dumps({"model": model_dir, "backbones": predictor.backbone_weights(),
+                               "predictions": results}, indent=2))
+    else:
+        click.echo(backbone_note(predictor.source), err=True)
+        for r in results:
+            if "error" in r:
+                click.echo(f"automm: error: {r['video']}: {r['error']}", err=True)
+            else:
+                click.echo(f"{r['p_fake']:.4f}  {r['video']}")
+    if any("error" in r for r in results):
+        ctx.exit(1)

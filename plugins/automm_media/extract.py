@@ -1,0 +1,368 @@
+"""Videos -> feature cache: decode, align faces, spectrogram, backbones; resumable.
+
+Per-sample results (features or the reason a video was skipped) are written atomically
+to ``CACHE_DIR/.partial/<settings key>/`` as they finish, so an interrupted run resumes
+where it stopped; the final cache (``automm.data.write_cache``) replaces the directory,
+partial files included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import automm
+from automm import registry
+from automm.data import MediaSample, identity_disjoint_split, write_cache
+from automm.errors import DataError
+from automm.fileio import atomic_path, read_json, write_json
+from automm_media.audio import LogSpectrogram
+from automm_media.decode import SkipVideo, load_clip
+from automm_media.faces import FaceAligner
+
+EXTRACTOR = "automm_media/1"
+IMAGE_BACKBONE = "resnet34-image"
+AUDIO_BACKBONE = "resnet34-audio"
+
+
+@dataclass(frozen=True)
+class ExtractSettings:
+    """Everything that determines the features of one video."""
+
+    frames: int = 8
+    crop: int = 112
+    positions: int = 16
+    min_seconds: float = 1.0
+    seed: int = 0
+    image_weights: str | None = None
+    audio_weights: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.frames < 1 or self.crop < 32 or self.positions < 1:
+            raise DataError(f"invalid extraction settings: frames={self.frames}, crop={self.crop}, "
+                            f"positions={self.positions}")
+
+    def key(self) -> str:
+        """A digest of the settings (weights by content), naming the partial-results folder."""
+        record = asdict(self)
+        for name in ("image_weights", "audio_weights"):
+            if record[name]:
+                record[name] = _file_digest(record[name])
+        return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_source(cls, source: dict[str, Any]) -> ExtractSettings:
+        """The settings recorded in a cache manifest's ``source``."""
+        try:
+            return cls(**source["settings"])
+        except (KeyError, TypeError) as exc:
+            raise DataError(f"feature source lacks extraction settings ({exc}); "
+                            "was it written by automm extract?") from None
+
+
+def _file_digest(path: str) -> str:
+    from automm_media.backbones import file_sha256
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: no such weights file")
+    return file_sha256(p)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` (CUDA when available), ``cpu`` or ``cuda[:k]``."""
+    from automm.train.common import resolve_device as resolve
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return resolve(name)
+
+
+class FeatureExtractor:
+    """One video file -> ``{tap: (channels, positions)}``; the single code path of ``extract``
+    and ``predict``. Unusable videos raise :class:`SkipVideo`."""
+
+    def __init__(self, settings: ExtractSettings, device: str | torch.device = "cpu") -> None:
+        self.settings = settings
+        self.device = torch.device(device)
+        self.aligner = FaceAligner(settings.crop, device=self.device)
+        self.spectrogram = LogSpectrogram().to(self.device)
+        self.image = registry.backbones.get(IMAGE_BACKBONE)(
+            L=settings.positions, weights=settings.image_weights, seed=settings.seed).to(self.device)
+        self.audio = registry.backbones.get(AUDIO_BACKBONE)(
+            L=settings.positions, weights=settings.audio_weights, seed=settings.seed + 1).to(self.device)
+        self.seconds = {"decode": 0.0, "faces": 0.0, "backbones": 0.0}
+
+    @property
+    def taps(self) -> list[tuple[str, int]]:
+        """``(name, channels)`` of every tap, image first."""
+        return [*self.image.taps, *self.audio.taps]
+
+    def source(self) -> dict[str, Any]:
+        """Provenance for the manifest: settings, face and audio front ends, backbones, versions."""
+        import av
+        import torchvision
+
+        return {
+            "extractor": EXTRACTOR,
+            "frames": self.settings.frames,
+            "L": self.settings.positions,
+            "settings": asdict(self.settings),
+            "settings_key": self.settings.key(),
+            "face": self.aligner.describe(),
+            "audio": LogSpectrogram.describe(),
+            "backbones": {"image": {"name": IMAGE_BACKBONE, **self.image.describe()},
+                          "audio": {"name": AUDIO_BACKBONE, **self.audio.describe()}},
+            "versions": {"automm": automm.__version__, "torch": torch.__version__,
+                         "torchvision": torchvision.__version__, "av": av.__version__},
+        }
+
+    @torch.inference_mode()
+    def __call__(self, path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+        t0 = time.perf_counter()
+        clip = load_clip(path, self.settings.frames, min_seconds=self.settings.min_seconds)
+        t1 = time.perf_counter()
+        crops, _ = self.aligner(clip.frames)
+        spec = self.spectrogram(torch.from_numpy(clip.audio).to(self.device))
+        t2 = time.perf_counter()
+        taps = {**self.image(crops.unsqueeze(0)), **self.audio(spec.unsqueeze(0))}
+        out = {name: t[0].float().cpu().numpy() for name, t in taps.items()}
+        t3 = time.perf_counter()
+        for key, dt in zip(self.seconds, (t1 - t0, t2 - t1, t3 - t2), strict=True):
+            self.seconds[key] += dt
+        if not all(np.isfinite(a).all() for a in out.values()):
+            raise SkipVideo("error", "features are not finite")
+        return out
+
+
+# --- datasets and protocols -------------------------------------------------------------
+
+
+def detect_layout(root: Path) -> str:
+    """The registered dataset layout that recognises ``root`` (most specific first)."""
+    names = sorted(registry.datasets.list(),
+                   key=lambda n: (-getattr(registry.datasets.get(n), "priority", 0), n))
+    for name in names:
+        if registry.datasets.get(name).detect(root):
+            return name
+    raise DataError(f"{root}: not a known dataset layout (known: {', '.join(names)}); "
+                    "pass --dataset NAME")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One video to extract: its sample (ids and identities namespaced in mixed runs) and role."""
+
+    sample: MediaSample
+    dataset: str
+    role: str  # "all" (split train/val/test) | "train" (train/val) | "test"
+
+
+def list_jobs(roots: Sequence[str | os.PathLike[str]], *, test_roots: Sequence[str | os.PathLike[str]] = (),
+              dataset: str | None = None) -> tuple[list[Job], list[dict[str, Any]]]:
+    """Videos of every dataset directory and the dataset records for the manifest.
+
+    One directory: ids are paths relative to it. Several (mixed datasets, or ``test_roots``
+    for train-on-one / test-on-the-other): ids and identities are prefixed ``<folder name>/``.
+    """
+    entries = [(Path(r), "train" if test_roots else "all") for r in roots]
+    entries += [(Path(r), "test") for r in test_roots]
+    tags: list[str] = []
+    for root, _ in entries:
+        tag = root.resolve().name or "dataset"
+        while tag in tags:
+            tag += "+"
+        tags.append(tag)
+    prefix = len(entries) > 1
+    jobs: list[Job] = []
+    records = []
+    for (root, role), tag in zip(entries, tags, strict=True):
+        if not root.is_dir():
+            raise DataError(f"{root}: no such dataset directory")
+        name = dataset or detect_layout(root)
+        samples = registry.datasets.get(name).samples(root)
+        if not samples:
+            raise DataError(f"{root}: no videos found for layout {name!r}")
+        for s in samples:
+            if prefix:
+                s = MediaSample(f"{tag}/{s.id}", s.path, s.label,
+                                tuple(f"{tag}/{i}" for i in s.identities), s.category)
+            jobs.append(Job(s, tag, role))
+        records.append({"name": tag, "layout": name, "root": str(root.resolve()), "role": role,
+                        "videos": len(samples)})
+    return jobs, records
+
+
+def assign_splits(jobs: Sequence[Job], fractions: Sequence[float], seed: int) -> dict[str, str]:
+    """Identity-disjoint, seeded splits. Role ``all``: train/val/test by ``fractions``;
+    role ``train``: train/val in the same proportion; role ``test``: everything to test."""
+    out = {j.sample.id: "test" for j in jobs if j.role == "test"}
+    pooled = [j.sample for j in jobs if j.role == "all"]
+    if pooled:
+        out.update(identity_disjoint_split(pooled, fractions, seed))
+    train_side = [j.sample for j in jobs if j.role == "train"]
+    if train_side:
+        out.update(identity_disjoint_split(train_side, (fractions[0], fractions[1], 0.0), seed))
+    return out
+
+
+def protocol_name(records: Sequence[dict[str, Any]]) -> str:
+    """``single``, ``mixed`` (several datasets pooled) or ``cross`` (train on some, test on others)."""
+    if any(r["role"] == "test" for r in records):
+        return "cross"
+    return "mixed" if len(records) > 1 else "single"
+
+
+# --- resumable extraction ----------------------------------------------------------------
+
+
+@dataclass
+class ExtractResult:
+    """What one ``extract`` run did."""
+
+    path: Path
+    samples: int = 0
+    extracted: int = 0
+    resumed: int = 0
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    splits: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    up_to_date: bool = False
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+def _listing_key(jobs: Sequence[Job], fractions: Sequence[float], seed: int) -> str:
+    h = hashlib.sha256(json.dumps([list(fractions), seed]).encode())
+    for j in jobs:
+        st = j.sample.path.stat() if j.sample.path.exists() else None
+        h.update(f"{j.sample.id}|{j.role}|{st and st.st_size}|{st and st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _partial_name(job: Job) -> str:
+    p = job.sample.path
+    st = p.stat() if p.exists() else None
+    raw = f"{job.sample.id}\0{st and st.st_size}\0{st and st.st_mtime_ns}"
+    return hashlib.sha1(raw.encode()).hexdigest()[:24]
+
+
+def _save_features(path: Path, features: dict[str, np.ndarray]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **{k.replace("/", "__"): v for k, v in features.items()})
+
+
+def _load_features(path: Path) -> dict[str, np.ndarray] | None:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k.replace("__", "/"): z[k] for k in z.files}
+    except (OSError, ValueError, EOFError):
+        return None  # damaged partial file: extract again
+
+
+def extract(
+    roots: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    *,
+    settings: ExtractSettings | None = None,
+    dataset: str | None = None,
+    test_roots: Sequence[str | os.PathLike[str]] = (),
+    fractions: Sequence[float] = (0.7, 0.15, 0.15),
+    split_seed: int = 0,
+    device: str = "auto",
+    progress: bool = True,
+    on_sample: Callable[[Job], None] | None = None,
+) -> ExtractResult:
+    """Extract features of every video under ``roots`` (and ``test_roots``) into the cache ``out``.
+
+    Skipped videos (unreadable, no audio, silent, no face, too short, ...) are listed with
+    their reason, never fatal. A run whose cache already matches the settings and the
+    files is a no-op; an interrupted run resumes from the partial results.
+    """
+    from tqdm.auto import tqdm
+
+    settings = settings or ExtractSettings()
+    out = Path(out)
+    start = time.perf_counter()
+    if len(fractions) != 3 or min(fractions) < 0 or not sum(fractions) > 0:
+        raise DataError(f"invalid split fractions {list(fractions)}")
+    jobs, records = list_jobs(roots, test_roots=test_roots, dataset=dataset)
+    key = settings.key()
+    listing = _listing_key(jobs, fractions, split_seed)
+    result = ExtractResult(out, samples=len(jobs))
+    manifest_file = out / "manifest.json"
+    if out.is_dir() and not manifest_file.is_file() and not (out / ".partial").is_dir() \
+            and any(out.iterdir()):
+        raise DataError(f"{out}: exists and is not a feature cache; refusing to replace it")
+    if manifest_file.is_file():
+        old = read_json(manifest_file, DataError).get("source", {})
+        if old.get("settings_key") == key and old.get("dataset", {}).get("listing_key") == listing:
+            result.up_to_date, result.source = True, old
+            result.skipped = read_json(manifest_file, DataError).get("skipped", [])
+            return result
+    splits = assign_splits(jobs, fractions, split_seed)
+    partial = out / ".partial" / key
+    extractor = FeatureExtractor(settings, resolve_device(device))
+    features: dict[str, dict[str, np.ndarray]] = {}
+    skipped: dict[str, dict[str, Any]] = {}
+    todo = []
+    for job in jobs:
+        name = _partial_name(job)
+        done = _load_features(partial / f"{name}.npz") if (partial / f"{name}.npz").is_file() else None
+        if done is not None:
+            features[job.sample.id] = done
+        elif (partial / f"{name}.json").is_file():
+            skipped[job.sample.id] = read_json(partial / f"{name}.json", DataError)
+        else:
+            todo.append((job, name))
+    result.resumed = len(features) + len(skipped)
+    bar = tqdm(todo, desc="extract", unit="video", disable=not progress or not todo, dynamic_ncols=True)
+    for job, name in bar:
+        if on_sample is not None:
+            on_sample(job)
+        try:
+            features[job.sample.id] = feats = extractor(job.sample.path)
+            _save_features(partial / f"{name}.npz", feats)
+            result.extracted += 1
+        except Exception as exc:  # one bad video is never fatal
+            kind = exc.kind if isinstance(exc, SkipVideo) else "error"
+            reason = str(exc) if isinstance(exc, SkipVideo) else f"{type(exc).__name__}: {exc}"
+            record = {"id": job.sample.id, "path": str(job.sample.path), "kind": kind, "reason": reason}
+            skipped[job.sample.id] = record
+            if kind != "error":  # unexpected errors are retried by the next run
+                write_json(partial / f"{name}.json", record)
+        bar.set_postfix(skipped=len(skipped))
+    bar.close()
+    result.stage_seconds = dict(extractor.seconds)
+    kept = [j for j in jobs if j.sample.id in features]
+    result.skipped = [skipped[j.sample.id] for j in jobs if j.sample.id in skipped]
+    if not kept:
+        reasons = "; ".join(f"{s['id']}: {s['reason']}" for s in result.skipped[:5])
+        raise DataError(f"{', '.join(map(str, roots))}: no usable video ({len(result.skipped)} skipped: "
+                        f"{reasons}{' ...' if len(result.skipped) > 5 else ''}); partial results kept in "
+                        f"{partial}")
+    samples = [{"id": j.sample.id, "label": j.sample.label, "identity": j.sample.identity,
+                "split": splits[j.sample.id], "identities": list(j.sample.identities),
+                "category": j.sample.category, "dataset": j.dataset, "path": str(j.sample.path.resolve())}
+               for j in kept]
+    taps = {name: np.stack([features[j.sample.id][name] for j in kept]).astype(np.float32)
+            for name, _ in extractor.taps}
+    source = extractor.source()
+    source["dataset"] = {"protocol": protocol_name(records), "datasets": records,
+                         "split": {"seed": split_seed, "fractions": list(fractions),
+                                   "method": "identity-disjoint (linked identities grouped)"},
+                         "listing_key": listing}
+    write_cache(out, taps, samples, source=source, skipped=result.skipped)
+    result.source = source
+    result.splits = {s: sum(1 for r in samples if r["split"] == s) for s in ("train", "val", "test")}
+    result.seconds = time.perf_counter() - start
+    return result

@@ -1,0 +1,87 @@
+"""Score new videos with a trained model: rebuild the recorded feature extraction, run the network."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from automm.errors import ArchitectureError, DataError
+from automm.ir import build_space_for, load_architecture
+from automm.nn.network import FusionNetwork
+from automm_media.decode import SkipVideo
+from automm_media.extract import EXTRACTOR, ExtractSettings, FeatureExtractor, resolve_device
+
+
+class Predictor:
+    """A model directory written by ``automm evaluate`` (``arch.json`` + ``model.safetensors``)
+    and the feature extraction its training cache was made with (``provenance.data.source``)."""
+
+    def __init__(self, model_dir: str | os.PathLike[str], *, device: str = "auto",
+                 image_weights: str | None = None, audio_weights: str | None = None) -> None:
+        root = Path(model_dir)
+        self.arch = load_architecture(root / "arch.json")
+        data = self.arch.provenance.get("data")
+        source = data.get("source") if isinstance(data, dict) else None
+        if not isinstance(source, dict) or source.get("extractor") != EXTRACTOR:
+            raise DataError(f"{root / 'arch.json'}: provenance.data.source does not describe an "
+                            f"'automm extract' feature cache; cannot rebuild the feature extraction")
+        self.source = source
+        settings = ExtractSettings.from_source(source)
+        settings = dataclasses.replace(settings, image_weights=image_weights or settings.image_weights,
+                                       audio_weights=audio_weights or settings.audio_weights)
+        self.device = resolve_device(device)
+        self.extractor = FeatureExtractor(settings, self.device)
+        for modality, backbone in (("image", self.extractor.image), ("audio", self.extractor.audio)):
+            want = source.get("backbones", {}).get(modality, {}).get("sha256")
+            have = backbone.describe()["sha256"]
+            if want != have:
+                raise DataError(f"{root}: the rebuilt {modality} backbone ({backbone.weights_label}) differs "
+                                f"from the one the model was trained with (sha256 {have[:12]} != "
+                                f"{str(want)[:12]}); pass --{modality}-weights with the original file")
+        space = build_space_for(self.arch)
+        self.taps = list(space.taps)
+        self.network = FusionNetwork(space, self.arch, dropout=0.2)
+        weights_file = root / "model.safetensors"
+        try:
+            from safetensors.torch import load_file
+
+            state = load_file(str(weights_file))
+        except FileNotFoundError:
+            raise ArchitectureError(f"{weights_file}: no such file") from None
+        except Exception as exc:  # a damaged file is one clear error
+            raise ArchitectureError(f"{weights_file}: cannot read: {exc}") from None
+        try:
+            self.network.load_state_dict(state)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise ArchitectureError(f"{weights_file}: does not match arch.json: {first}") from None
+        self.network.to(self.device).eval()
+
+    def backbone_weights(self) -> dict[str, str]:
+        """Modality -> weights label (a file, or ``random-init (seed N)``)."""
+        return {"image": self.extractor.image.weights_label, "audio": self.extractor.audio.weights_label}
+
+    @torch.inference_mode()
+    def score(self, video: str | os.PathLike[str]) -> float:
+        """P(fake) of one video; unusable videos raise :class:`SkipVideo`."""
+        feats = self.extractor(video)
+        missing = [t for t in self.taps if t not in feats]
+        if missing:
+            raise DataError(f"the extractor gives no tap(s) {', '.join(missing)}")
+        batch = {t: torch.from_numpy(feats[t]).unsqueeze(0).to(self.device) for t in self.taps}
+        return float(torch.softmax(self.network(batch), dim=-1)[0, 1])
+
+    def predict(self, videos: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
+        """Per video ``{"video", "p_fake"}`` or ``{"video", "error"}``."""
+        out: list[dict[str, Any]] = []
+        for v in videos:
+            try:
+                out.append({"video": str(v), "p_fake": self.score(v)})
+            except SkipVideo as exc:
+                out.append({"video": str(v), "error": f"{exc.kind}: {exc}"})
+        return out

@@ -1,0 +1,46 @@
+"""The docs stay true: CLI reference, one plugin-guide section per hook, executable examples."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import types
+from pathlib import Path
+
+from automm import hookspecs
+from automm.cli._reference import render_reference
+from automm.plugins import register_plugin, unregister_plugin
+from automm.testing import check_strategy
+
+DOCS = Path(__file__).parents[2] / "docs"
+HOOKS = sorted(n for n, _ in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("automm_"))
+
+
+def test_cli_reference_is_current():
+    assert (DOCS / "cli.md").read_text() == render_reference(), (
+        "docs/cli.md is stale: python -m automm.cli._reference > docs/cli.md")
+
+
+def test_every_hook_has_a_plugin_guide_section():
+    headings = set(re.findall(r"^## (\S+)$", (DOCS / "plugins.md").read_text(), re.M))
+    assert [h for h in HOOKS if h not in headings] == []
+
+
+def example(name: str) -> str:
+    text = (DOCS / "plugins.md").read_text()
+    match = re.search(rf"<!-- example: {name} -->\n```python\n(.*?)```", text, re.S)
+    assert match, f"no example {name!r} in docs/plugins.md"
+    return match.group(1)
+
+
+def test_strategy_example_from_the_guide_works():
+    module = types.ModuleType("guide_strategy")
+    exec(compile(example("strategy"), "docs/plugins.md", "exec"), module.__dict__)
+    register_plugin(module, "guide-strategy")
+    try:
+        check_strategy("annealed-softmax", temperature=3.0)
+        strategy = module.AnnealedSoftmax(temperature=2.0, decay=0.5)
+        strategy.on_epoch_end(0)
+        assert strategy.current == 1.0
+    finally:
+        unregister_plugin("guide-strategy")

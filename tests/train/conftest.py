@@ -1,0 +1,47 @@
+"""Fixtures of the training tests: small synthetic caches with a planted signal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from automm.data.synthetic import make_synthetic_cache
+
+PLANTED = ("image/3", "audio/2")
+
+
+@pytest.fixture(scope="session")
+def planted() -> tuple[str, str]:
+    """The image tap and the audio tap that carry the signal of :func:`planted_cache`."""
+    return PLANTED
+
+
+@pytest.fixture(scope="session")
+def tiny_config() -> dict[str, int]:
+    """A space config small enough for searches of a few seconds."""
+    return {"C": 16, "L": 2, "cells": 1, "steps": 1}
+
+
+@pytest.fixture(scope="session")
+def planted_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """800 samples (480 train) whose label is the XOR of latents planted in image/3 and audio/2."""
+    return make_synthetic_cache(tmp_path_factory.mktemp("planted") / "cache", identities=100,
+                                signal=PLANTED, seed=0)
+
+
+@pytest.fixture(scope="session")
+def shuffled_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The planted cache with its labels shuffled: nothing predicts them."""
+    return make_synthetic_cache(tmp_path_factory.mktemp("shuffled") / "cache", identities=100,
+                                signal=PLANTED, shuffle_labels=True, seed=0)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_thread():
+    """Tiny networks run fastest (and steadiest on shared cores) on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
