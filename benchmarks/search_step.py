@@ -1,7 +1,7 @@
 """Time one weight step and one architecture step of the search on the bimodal-deepfake space.
 
 Prints, per configuration and strategy, the median step times (ms) and the parameter counts of
-the supernet and of the fusion network derived from the (random) logits. Random tap tensors of
+the supernet and of the fusion network derived from the initial logits (seed 0). Random tap tensors of
 ResNet-34 stage widths at L positions stand in for the feature cache.
 
 - weight step: weights from ``all_weights(training=True)`` with logits not needing grad, forward,
@@ -9,7 +9,7 @@ ResNet-34 stage widths at L positions stand in for the feature cache.
 - architecture step: weights from the logits (grad on), forward, cross-entropy, backward into the
   logits only (no gradients of network weights), step of the strategy's architecture optimiser.
 
-Usage: ``python benchmarks/search_step.py [--repeats 20] [--threads 2]``
+Usage: ``python benchmarks/search_step.py [--repeats 20] [--threads 2] [--keep-denormals]``
 """
 
 from __future__ import annotations
@@ -45,13 +45,18 @@ def _median_ms(step: Callable[[], None], repeats: int, warmup: int = 3) -> float
 
 
 def bench(config: dict, batch: int, strategy_name: str, params: dict,
-          repeats: int) -> tuple[float, float, int, int]:
-    """(weight ms, arch ms, derived params, supernet params) for one configuration."""
+          repeats: int) -> tuple[float, float, int, int, float]:
+    """(weight ms, arch ms, derived params, supernet params, CPU use) for one configuration.
+
+    CPU use is the process's CPU time over wall time times threads while stepping: well below
+    1 means other processes took the cores and the times are inflated.
+    """
     torch.manual_seed(0)
     definition = registry.spaces.get("bimodal-deepfake")
     space = definition.build(definition.config_type(**config))
     strategy = registry.strategies.get(strategy_name)(**params)
     logits = strategy.init_arch_params(space)
+    derived = FusionNetwork(space, strategy.derive(space, logits))
     net = FusionNetwork(space).train()
     taps = {t: torch.randn(batch, space.graph.nodes[t]["channels"], space.config.L) for t in space.taps}
     labels = torch.randint(0, 2, (batch,))
@@ -74,28 +79,35 @@ def bench(config: dict, batch: int, strategy_name: str, params: dict,
         loss.backward(inputs=arch_inputs)
         a_opt.step()
 
+    cpu, wall = time.process_time(), time.perf_counter()
     w_ms = _median_ms(weight_step, repeats)
     a_ms = _median_ms(arch_step, repeats)
-    derived = FusionNetwork(space, strategy.derive(space, logits))
-    return w_ms, a_ms, count_parameters(derived), count_parameters(net)
+    use = (time.process_time() - cpu) / ((time.perf_counter() - wall) * torch.get_num_threads())
+    return w_ms, a_ms, count_parameters(derived), count_parameters(net), use
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20, help="timed steps per measurement")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    parser.add_argument("--keep-denormals", action="store_true",
+                        help="do not flush denormal floats to zero (slow: saturated attention "
+                             "softmaxes and tiny Adam moments produce them)")
     args = parser.parse_args()
+    # before the first parallel op, so that the OpenMP worker threads inherit the flag
+    flush = not args.keep_denormals and torch.set_flush_denormal(True)
     torch.set_num_threads(args.threads)
     header = f"{'config':<26} {'strategy':<10} {'weight ms':>10} {'arch ms':>9} " \
-             f"{'derived params':>15} {'supernet params':>16}"
-    print(f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats} steps")
+             f"{'derived params':>15} {'supernet params':>16} {'cpu use':>8}"
+    print(f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats} steps, "
+          f"denormals {'flushed' if flush else 'kept'}")
     print(header)
     print("-" * len(header))
     for label, config, batch in CONFIGS:
         for name, strategy, params in STRATEGIES:
-            w_ms, a_ms, derived, supernet = bench(config, batch, strategy, params, args.repeats)
-            print(f"{label:<26} {name:<10} {w_ms:>10.1f} {a_ms:>9.1f} {derived:>15,} {supernet:>16,}",
-                  flush=True)
+            w_ms, a_ms, derived, supernet, use = bench(config, batch, strategy, params, args.repeats)
+            print(f"{label:<26} {name:<10} {w_ms:>10.1f} {a_ms:>9.1f} {derived:>15,} {supernet:>16,} "
+                  f"{use:>8.0%}", flush=True)
 
 
 if __name__ == "__main__":

@@ -31,19 +31,25 @@ from automm.train.bilevel import (
     search,
     space_for_cache,
 )
+from automm.train.common import resolve_device
 
 STRATEGY_PREFIX = "strategy__"
 SPACE_PREFIX = "space__"
+FITTED = ("tap_channels", "num_classes")
+"""Space config fields that the search fills from the feature cache."""
 
 
 def _component_options(taken: set[str]) -> list[click.Option]:
     """One option per distinct space config field and strategy option name over the registries
-    (flags already ``taken`` are skipped)."""
+    (flags already ``taken`` are skipped; config fields filled from the cache are not options)."""
     out: list[click.Option] = []
     spaces: dict[str, tuple[str, Any, list[str]]] = {}
     for entry in registry.spaces.entries():
+        defaults = entry.obj.default_config().to_dict()
         for flag, (field, hint) in space_options(entry.obj.config_type).items():
-            spaces.setdefault(flag, (field, hint, []))[2].append(entry.name)
+            if field not in FITTED:
+                owner = f"{entry.name}: default {_show(defaults[field])}"
+                spaces.setdefault(flag, (field, hint, []))[2].append(owner)
     for flag, (field, hint, owners) in spaces.items():
         if flag in taken:
             continue
@@ -52,7 +58,7 @@ def _component_options(taken: set[str]) -> list[click.Option]:
         out.append(click.Option(
             [flag, SPACE_PREFIX + field], type=str if is_tuple else hint, default=None,
             metavar="A,B,..." if is_tuple else None,
-            help=f"Space config {field} ({', '.join(owners)}).", show_default=False))
+            help=f"Space config {field} ({'; '.join(owners)})."))
     strategies: dict[str, tuple[Any, list[str]]] = {}
     for entry in registry.strategies.entries():
         for option in getattr(entry.obj, "options", ()):
@@ -66,6 +72,10 @@ def _component_options(taken: set[str]) -> list[click.Option]:
             [flag, STRATEGY_PREFIX + name], type=option.type, default=None,
             help=f"{option.help} (strategy {', '.join(owners)}; default {option.default})."))
     return out
+
+
+def _show(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 class SearchCommand(click.Command):
@@ -168,19 +178,20 @@ def command(ctx: click.Context, strategy: str, space_name: str, data: str | None
             seed: int, epochs: int, batch_size: int, device: str, entropy_tol: float, patience: int,
             resume: Path | None, progress: bool | None, **extra: Any) -> None:
     """Search an architecture and write RUN_DIR/arch.json (plus metrics.jsonl and checkpoint.pt)."""
+    run_dir = resume or out or _default_run_dir(strategy)
     try:
         if resume is not None:
-            result = _resume(ctx, resume, device, progress)
+            result = _resume(ctx, run_dir, device, progress)
         else:
-            result = _start(strategy, space_name, data, out, seed, epochs, batch_size, device,
+            result = _start(strategy, space_name, data, run_dir, seed, epochs, batch_size, device,
                             entropy_tol, patience, progress, extra)
     except KeyboardInterrupt:
-        click.echo("automm: interrupted; continue with: automm search --resume RUN_DIR", err=True)
+        click.echo(f"automm: interrupted; continue with: automm search --resume {run_dir}", err=True)
         sys.exit(130)
     _print_result(result)
 
 
-def _start(strategy: str, space_name: str, data: str | None, out: Path | None, seed: int, epochs: int,
+def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: int, epochs: int,
            batch_size: int, device: str, entropy_tol: float, patience: int, progress: bool | None,
            extra: Mapping[str, Any]) -> SearchResult:
     definition = registry.spaces.get(space_name)
@@ -188,14 +199,15 @@ def _start(strategy: str, space_name: str, data: str | None, out: Path | None, s
     values = _space_values(definition, space_name, extra)
     settings = SearchSettings(epochs=epochs, batch_size=batch_size, seed=seed, entropy_tol=entropy_tol,
                               patience=patience, device=device)
-    out = out if out is not None else _default_run_dir(strategy)
+    method = factory(**params)
     if (out / CHECKPOINT).exists() or (out / ARCH).exists():
         raise AutommError(f"{out}: already holds a search; continue it with --resume {out} "
                           "or choose another --out")
+    resolve_device(device)
     cache = FeatureCache.open(definition.prepare_data(data))
     space = space_for_cache(definition, values, cache)
     click.echo(f"searching {space_name} with {strategy} on {cache.path} -> {out}")
-    return search(space, factory(**params), cache, settings, out, progress=progress,
+    return search(space, method, cache, settings, out, progress=progress,
                   on_epoch=lambda r: _print_epoch(r, epochs))
 
 

@@ -40,13 +40,15 @@ class SplitData:
     def __len__(self) -> int:
         return int(self.rows.size)
 
-    def take(self, positions: Tensor) -> dict[str, Tensor]:
-        """Tap tensors of the given positions within the split."""
+    def get(self, positions: Tensor) -> tuple[dict[str, Tensor], Tensor]:
+        """Tap tensors and labels of the given positions within the split."""
+        index = positions.to(self.device)
         if self.tensors is not None:
-            index = positions.to(self.device)
-            return {t: x.index_select(0, index) for t, x in self.tensors.items()}
-        batch = self.cache.batch(self.rows[positions.numpy()], self.taps)
-        return {t: x.to(self.device, non_blocking=True) for t, x in batch.items()}
+            taps = {t: x.index_select(0, index) for t, x in self.tensors.items()}
+        else:
+            batch = self.cache.batch(self.rows[positions.numpy()], self.taps)
+            taps = {t: x.to(self.device, non_blocking=True) for t, x in batch.items()}
+        return taps, self.labels[index]
 
     def num_batches(self, batch_size: int, train: bool = False) -> int:
         """How many batches :meth:`batches` yields."""
@@ -67,7 +69,7 @@ class SplitData:
                 train: bool = False) -> Iterator[Batch]:
         """Yield ``(taps, labels, positions)`` batches (see :meth:`order`)."""
         for positions in self.order(batch_size, generator, train):
-            yield self.take(positions), self.labels[positions.to(self.device)], positions
+            yield *self.get(positions), positions
 
 
 def load_splits(cache: FeatureCache, splits: Sequence[str], taps: Sequence[str],

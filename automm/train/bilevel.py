@@ -51,7 +51,6 @@ from automm.train.common import (
     Stopwatch,
     better,
     data_record,
-    frozen,
     inherit_weights,
     predict,
     progress_bar,
@@ -61,15 +60,16 @@ from automm.train.common import (
 )
 from automm.train.metrics import finite_or_none
 
+# Scoring a derived architecture: one pass over at most FINETUNE_SAMPLES training samples with
+# Adam at the search's initial weight learning rate and weight decay.
 FINETUNE_SAMPLES = 2048
-"""Scoring a derived architecture: fine-tune on up to this many training samples (one pass)..."""
 FINETUNE_LR = 3e-3
 FINETUNE_WEIGHT_DECAY = 3e-3
-"""... with Adam at the search's initial weight learning rate and weight decay."""
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
 ARCH = "arch.json"
+
 
 @dataclass(frozen=True)
 class SearchSettings:
@@ -158,7 +158,7 @@ def resume_search(run_dir: str | os.PathLike[str], *, device: str | None = None,
     """Continue the search whose checkpoint is in ``run_dir`` with its recorded settings
     (optionally on another ``device``); a finished search just rewrites its arch.json."""
     run = Path(run_dir)
-    state = load_checkpoint(run / CHECKPOINT)
+    state = load_checkpoint(run / CHECKPOINT, "search")
     setup = state["setup"]
     name, params = setup["strategy"]["name"], dict(setup["strategy"])
     params.pop("name")
@@ -252,7 +252,7 @@ class _Search:
                 self.finished = "converged"
             elif self.epoch >= self.settings.epochs:
                 self.finished = "max-epochs"
-            save_checkpoint(self.run_dir / CHECKPOINT, self.state())
+            save_checkpoint(self.run_dir / CHECKPOINT, self.state(), "search")
             write_jsonl(self.run_dir / METRICS, self.history)
             if self.on_epoch is not None:
                 self.on_epoch(record)
@@ -304,7 +304,7 @@ class _Search:
         })
 
     def weight_step(self, data: SplitData, positions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        taps, labels = data.take(positions), data.labels[positions.to(self.device)]
+        taps, labels = data.get(positions)
         with torch.no_grad():
             weights = self.strategy.all_weights(self.space, self.logits, training=True)
         logits = self.network(taps, weights)
@@ -315,12 +315,11 @@ class _Search:
         return loss, logits, labels
 
     def arch_step(self, data: SplitData, positions: Tensor) -> None:
-        taps, labels = data.take(positions), data.labels[positions.to(self.device)]
+        taps, labels = data.get(positions)
         weights = self.strategy.all_weights(self.space, self.logits, training=True)
-        with frozen(self.network.parameters()):
-            loss = F.cross_entropy(self.network(taps, weights), labels)
+        loss = F.cross_entropy(self.network(taps, weights), labels)
         self.arch_opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward(inputs=list(self.logits.values()))  # no gradients of the network weights
         self.arch_opt.step()
 
     def score(self, arch: Architecture) -> dict[str, float]:
@@ -332,7 +331,8 @@ class _Search:
         opt = adam(net.parameters(), lr=FINETUNE_LR, weight_decay=FINETUNE_WEIGHT_DECAY)
         net.train()
         for positions in train.order(s.batch_size, None, train=True)[:ceil(FINETUNE_SAMPLES / s.batch_size)]:
-            loss = F.cross_entropy(net(train.take(positions)), train.labels[positions.to(self.device)])
+            taps, labels = train.get(positions)
+            loss = F.cross_entropy(net(taps), labels)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -352,5 +352,5 @@ class _Search:
                 "val_auc": self.best["auc"], "val_acc": self.best["acc"], "params": params,
                 "search_seconds": round(self.clock.seconds, 3), "epochs": self.epoch,
                 "best_epoch": self.best["epoch"], "stopped": self.finished}),
-            provenance={"automm": __version__, "torch": torch.__version__,
+            provenance={"automm": __version__, "torch": str(torch.__version__),
                         "data": data_record(self.cache)})

@@ -17,14 +17,14 @@ from automm.fileio import atomic_path
 FORMAT = "automm.checkpoint/1"
 
 
-def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> None:
-    """Write ``state`` (plus the format tag) to ``path`` atomically."""
+def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any], kind: str) -> None:
+    """Write ``state`` (plus the format tag and its ``kind``, e.g. ``search``) to ``path`` atomically."""
     with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, **state}, tmp)
+        torch.save({"format": FORMAT, "kind": kind, **state}, tmp)
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a checkpoint without unpickling arbitrary objects; errors name the file."""
+def load_checkpoint(path: str | os.PathLike[str], kind: str) -> dict[str, Any]:
+    """Read a checkpoint of ``kind`` without unpickling arbitrary objects; errors name the file."""
     p = Path(path)
     if not p.is_file():
         raise AutommError(f"{p}: no checkpoint to resume from")
@@ -34,6 +34,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise AutommError(f"{p}: unreadable checkpoint: {type(exc).__name__}: {exc}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise AutommError(f"{p}: not an automm checkpoint (expected format {FORMAT!r})")
+    if state.get("kind") != kind:
+        raise AutommError(f"{p}: a {state.get('kind')} checkpoint, not a {kind} checkpoint")
     return state
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,19 +120,6 @@ def better(candidate: Mapping[str, float], best: Mapping[str, float] | None) -> 
         return tuple(-1.0 if v is None or np.isnan(v) else v for v in (m["acc"], m["auc"]))
 
     return key(candidate) > key(best)
-
-
-@contextmanager
-def frozen(params: Iterable[nn.Parameter]) -> Iterator[None]:
-    """Temporarily exclude ``params`` from autograd (no weight gradients in an architecture step)."""
-    params = [p for p in params if p.requires_grad]
-    for p in params:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p in params:
-            p.requires_grad_(True)
 
 
 def progress_bar(total: int, desc: str, enabled: bool | None) -> tqdm:

@@ -96,6 +96,19 @@ def backbone_params(source: Mapping[str, Any]) -> int | None:
     return sum(counts)
 
 
+def weights_note(source: Mapping[str, Any]) -> str | None:
+    """Where the cache's backbone weights came from: ``source["weights"]``, or the ``weights`` of
+    each entry of ``source["backbones"]`` (e.g. ``image: random-init (seed 0); audio: ...``)."""
+    if source.get("weights") is not None:
+        return str(source["weights"])
+    backbones = source.get("backbones")
+    if not isinstance(backbones, Mapping):
+        return None
+    notes = [f"{name}: {b['weights']}" for name, b in backbones.items()
+             if isinstance(b, Mapping) and b.get("weights") is not None]
+    return "; ".join(notes) or None
+
+
 def check_compatible(arch: Architecture, cache: FeatureCache) -> None:
     """Raise :class:`CacheError` unless ``cache`` has every tap of ``arch``'s space with the
     channels it was searched with."""
@@ -128,7 +141,7 @@ def retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
     generator = torch.Generator().manual_seed(settings.seed)
     epoch, history, best, best_state, clock = 0, [], None, None, Stopwatch()
     if resume:
-        state = load_checkpoint(out / CHECKPOINT)
+        state = load_checkpoint(out / CHECKPOINT, "evaluation")
         if _comparable(state["setup"]) != _comparable(setup):
             raise AutommError(f"{out / CHECKPOINT}: the checkpoint is of another architecture, "
                               "cache or settings; evaluate into a new --out")
@@ -149,8 +162,8 @@ def retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
         batches = train.order(settings.batch_size, generator, train=True)
         with progress_bar(len(batches), f"epoch {epoch}/{settings.epochs}", progress) as bar:
             for positions in batches:
-                labels = train.labels[positions.to(device)]
-                logits = network(train.take(positions))
+                taps, labels = train.get(positions)
+                logits = network(taps)
                 loss = F.cross_entropy(logits, labels)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -172,7 +185,7 @@ def retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
             "setup": setup, "epoch": epoch, "network": network.state_dict(),
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "rng": rng_state(generator), "best": best, "best_network": best_state,
-            "history": history, "seconds": clock.seconds})
+            "history": history, "seconds": clock.seconds}, "evaluation")
         write_jsonl(out / "history.jsonl", history)
         if on_epoch is not None:
             on_epoch(record)
@@ -189,7 +202,7 @@ def retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
         "params_with_backbones": None if extra is None else params + extra,
         "val_auc": best["auc"], "val_acc": best["acc"], "best_epoch": best["epoch"],
         "epochs": settings.epochs, "batch_size": settings.batch_size, "dropout": settings.dropout,
-        "seed": settings.seed, "weights": source.get("weights"),
+        "seed": settings.seed, "weights": weights_note(source),
         "train_seconds": round(clock.seconds, 3),
         "data": {"path": setup["data"]["path"], "fingerprint": cache.fingerprint},
     })

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -23,13 +24,12 @@ from automm.strategy import Strategy
 class _Layout:
     """Where each choice's logits sit in one padded ``(choices, max candidates)`` matrix."""
 
-    names: tuple[str, ...]
     sizes: tuple[int, ...]
     gather: Tensor  # (G, Kmax) indices into cat(flat logits, [-inf]); padding -> the last entry
     scatter: Tensor  # (sum K,) indices into the flattened (G, Kmax) matrix, choice by choice
 
 
-def _layout(names: tuple[str, ...], sizes: tuple[int, ...], device: torch.device) -> _Layout:
+def _layout(sizes: tuple[int, ...], device: torch.device) -> _Layout:
     total, width = sum(sizes), max(sizes)
     gather = torch.full((len(sizes), width), total, dtype=torch.long)
     scatter, start = [], 0
@@ -37,7 +37,7 @@ def _layout(names: tuple[str, ...], sizes: tuple[int, ...], device: torch.device
         gather[row, :k] = torch.arange(start, start + k)
         scatter.extend(range(row * width, row * width + k))
         start += k
-    return _Layout(names, sizes, gather.to(device), torch.tensor(scatter, device=device))
+    return _Layout(sizes, gather.to(device), torch.tensor(scatter, device=device))
 
 
 class DartsStrategy(Strategy):
@@ -46,7 +46,7 @@ class DartsStrategy(Strategy):
     name = "darts"
     options = ()
 
-    def __init__(self, **params: object) -> None:
+    def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self._layouts: dict[tuple, _Layout] = {}
 
@@ -65,10 +65,10 @@ class DartsStrategy(Strategy):
         names = tuple(space.choices)
         flat = torch.cat([logits[n] for n in names])
         sizes = tuple(len(space.choices[n].candidates) for n in names)
-        key = (names, sizes, flat.device)
+        key = (sizes, flat.device)
         layout = self._layouts.get(key)
         if layout is None:
-            layout = self._layouts[key] = _layout(names, sizes, flat.device)
+            layout = self._layouts[key] = _layout(sizes, flat.device)
         padded = torch.cat([flat, flat.new_full((1,), float("-inf"))])[layout.gather]
         w = self.relax(padded, training).flatten()[layout.scatter]
         return dict(zip(names, w.split(layout.sizes), strict=True))

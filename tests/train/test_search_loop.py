@@ -12,6 +12,7 @@ from automm import registry
 from automm.data import FeatureCache
 from automm.train import RetrainSettings, SearchSettings, load_splits, resume_search, retrain, search
 from automm.train.bilevel import converged, space_for_cache
+from automm.train.retraining import backbone_params, weights_note
 
 CONTRACT = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_auc", "temperature", "entropy",
             "derived_val_acc", "derived_val_auc", "seconds"}
@@ -35,14 +36,14 @@ def test_planted_signal_is_found_and_learned(planted_cache: Path, planted: tuple
     result = _search(planted_cache, tmp_path / "run", strategy, tiny_config)
     assert _cell_inputs(result.architecture) == set(planted)
     evaluation = retrain(result.architecture, FeatureCache.open(planted_cache),
-                         RetrainSettings(epochs=8), tmp_path / "eval", progress=False)
+                         RetrainSettings(epochs=10), tmp_path / "eval", progress=False)
     assert evaluation.metrics["test_auc"] > 0.9
 
 
 @pytest.mark.slow
 def test_shuffled_labels_stay_near_chance(shuffled_cache: Path, tiny_config: dict, tmp_path: Path) -> None:
     result = _search(shuffled_cache, tmp_path / "run", "stgs", tiny_config)
-    evaluation = retrain(result.architecture, FeatureCache.open(shuffled_cache), RetrainSettings(epochs=8),
+    evaluation = retrain(result.architecture, FeatureCache.open(shuffled_cache), RetrainSettings(epochs=10),
                          tmp_path / "eval", progress=False)
     assert abs(evaluation.metrics["test_auc"] - 0.5) < 0.15
 
@@ -114,3 +115,36 @@ def test_memory_mapped_batches_equal_preloaded_ones(planted_cache: Path) -> None
     for (ta, ya, pa), (tb, yb, pb) in zip(a, b, strict=True):
         assert torch.equal(pa, pb) and torch.equal(ya, yb)
         assert all(torch.equal(ta[t], tb[t]) for t in taps)
+
+
+def test_evaluation_resume_reproduces_an_uninterrupted_run(planted_cache: Path, tiny_config: dict,
+                                                           tmp_path: Path) -> None:
+    cache = FeatureCache.open(planted_cache)
+    arch = _search(planted_cache, tmp_path / "run", "darts", tiny_config, epochs=1).architecture
+    settings = RetrainSettings(epochs=3, batch_size=32)
+    reference = retrain(arch, cache, settings, tmp_path / "ref", progress=False)
+
+    def stop(record: dict) -> None:
+        if record["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        retrain(arch, cache, settings, tmp_path / "eval", progress=False, on_epoch=stop)
+    assert not (tmp_path / "eval" / "metrics.json").exists()
+    resumed = retrain(arch, cache, settings, tmp_path / "eval", resume=True, progress=False)
+    drop = {"train_seconds"}
+    assert ({k: v for k, v in resumed.metrics.items() if k not in drop}
+            == {k: v for k, v in reference.metrics.items() if k not in drop})
+    predictions = [(tmp_path / d / "predictions.csv").read_text() for d in ("eval", "ref")]
+    assert predictions[0] == predictions[1]
+
+
+def test_backbone_parameters_and_weights_from_the_cache_source() -> None:
+    media = {"backbones": {"image": {"weights": "random-init (seed 0)", "params": 10},
+                           "audio": {"weights": "vox.safetensors", "params": 5}}}
+    assert backbone_params(media) == 15
+    assert weights_note(media) == "image: random-init (seed 0); audio: vox.safetensors"
+    assert backbone_params({"backbones": {"image": {"weights": "x"}}}) is None
+    assert backbone_params({"weights": "synthetic"}) is None
+    assert weights_note({"weights": "synthetic"}) == "synthetic"
+    assert weights_note({}) is None

@@ -1,8 +1,9 @@
 """Faces for the demo corpus: real photographs, animated, and landmark-aligned face swaps.
 
 The photographs are scikit-image's ``lfw_subset`` (100 grey 25 x 25 face crops from Labeled
-Faces in the Wild, bundled with the package): each becomes one identity, upscaled, tinted and
-given a fixed fine texture (the detail a 25-pixel crop lacks; see :func:`identity_image`).
+Faces in the Wild, bundled with the package): each becomes one identity, upscaled, tinted,
+given a fixed fine texture (the detail a 25-pixel crop lacks) and set on a smooth backdrop
+(see :func:`identity_image`).
 A video animates the photograph with a smooth head motion (rotation, scale, shift) and a
 jaw/mouth opening driven by the speech; the camera adds sensor noise.
 
@@ -43,19 +44,34 @@ def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1))
 
 
-def identity_image(face: np.ndarray, rng: np.random.Generator, detail: float = 0.05) -> torch.Tensor:
-    """A grey face crop -> ``(3, SIZE, SIZE)`` colour image in [0, 1]: bicubic upscale, skin tint,
-    and a fixed fine texture (band-pass noise of RMS ``detail``, modulated by brightness)
-    standing in for the skin and hair detail a 25-pixel crop lacks."""
+def identity_image(face: np.ndarray, rng: np.random.Generator, detail: float = 0.03) -> torch.Tensor:
+    """A grey face crop -> ``(3, SIZE, SIZE)`` colour portrait in [0, 1].
+
+    The crop is upscaled (bicubic) to 70% of the frame, given a fixed fine texture (band-pass
+    noise of RMS ``detail``, modulated by brightness, standing in for the skin and hair detail
+    a 25-pixel crop lacks), tinted, and set with a soft oval edge on a smooth backdrop.
+    """
+    inner = round(SIZE * 0.7)
     t = torch.from_numpy(np.asarray(face, np.float32))[None, None]
-    big = F.interpolate(t, size=(SIZE, SIZE), mode="bicubic", align_corners=False).clamp(0, 1)
+    big = F.interpolate(t, size=(inner, inner), mode="bicubic", align_corners=False).clamp(0, 1)
     gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
-    noise = torch.randn((1, 1, SIZE, SIZE), generator=gen)
-    band = _blur(noise, 0.7) - _blur(noise, 2.0)
+    noise = torch.randn((1, 1, inner, inner), generator=gen)
+    band = _blur(noise, 1.0) - _blur(noise, 2.5)
     big = (big * (1 + detail / band.std() * band))[0].clamp(0, 1)
     tint = SKIN_TINTS[rng.integers(len(SKIN_TINTS))] * rng.uniform(0.92, 1.05, 3)
-    gamma = rng.uniform(0.85, 1.15)
-    return (big**gamma * torch.tensor(tint, dtype=torch.float32).view(3, 1, 1)).clamp(0, 1)
+    big = big ** rng.uniform(0.85, 1.15) * torch.tensor(tint, dtype=torch.float32).view(3, 1, 1)
+    top = rng.uniform(0.3, 0.75) + rng.uniform(-0.07, 0.07, 3)  # a muted wall
+    bottom = top * rng.uniform(0.5, 0.9)
+    ramp = torch.linspace(0, 1, SIZE).view(1, SIZE, 1)
+    image = (torch.tensor(top).view(3, 1, 1) * (1 - ramp) + torch.tensor(bottom).view(3, 1, 1) * ramp)
+    image = image + 0.3 * _blur(torch.randn((1, 1, SIZE, SIZE), generator=gen), 6.0)[0]
+    image = image.float().expand(3, SIZE, SIZE).clone()
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, inner), torch.linspace(-1, 1, inner), indexing="ij")
+    alpha = torch.sigmoid((1 - torch.sqrt((xs / 0.95) ** 2 + (ys / 1.02) ** 2)) * 14)
+    y0, x0 = (SIZE - inner) // 2 - SIZE // 32, (SIZE - inner) // 2
+    region = image[:, y0:y0 + inner, x0:x0 + inner]
+    image[:, y0:y0 + inner, x0:x0 + inner] = alpha * big + (1 - alpha) * region
+    return image.clamp(0, 1)
 
 
 @dataclass(frozen=True)
@@ -140,7 +156,7 @@ def inner_face_mask(landmarks: np.ndarray, size: int = SIZE, feather: float = 5.
 
 
 def swap_source(target: torch.Tensor, target_lm: np.ndarray, donor: torch.Tensor, donor_lm: np.ndarray,
-                generator_size: int = 64) -> torch.Tensor:
+                generator_size: int = 40) -> torch.Tensor:
     """The generator's output in the target's frame: donor aligned onto the target's landmarks,
     colour-matched inside the face, through a ``generator_size`` bottleneck; plus the blend
     mask as a 4th channel -> ``(4, H, W)``."""
