@@ -5,9 +5,19 @@ from __future__ import annotations
 import random
 
 import pytest
+import torch
 
 from automm import registry
 from automm.ir import Architecture, SearchSpace
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_thread():
+    """Tiny networks run fastest (and steadiest on shared cores) on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

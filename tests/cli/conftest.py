@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from automm.data.synthetic import make_synthetic_cache
 
@@ -23,12 +22,3 @@ def tiny_args() -> tuple[str, ...]:
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small synthetic cache (320 samples, 4 + 4 taps)."""
     return make_synthetic_cache(tmp_path_factory.mktemp("cli") / "cache", identities=40)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks run fastest (and steadiest on shared cores) on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

@@ -74,7 +74,7 @@ def test_automm_register_strategies(plugin):
 def test_automm_register_backbones(plugin):
     class Tiny(torch.nn.Module):
         modality = "signal"
-        taps = [("signal/1", 3)]
+        taps = (("signal/1", 3),)
 
         def __init__(self):
             super().__init__()

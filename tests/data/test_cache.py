@@ -8,7 +8,8 @@ from automm.errors import CacheError
 
 
 def _samples(n):
-    return [{"id": f"s{i}", "label": i % 2, "identity": f"p{i // 2}", "split": ["train", "val", "test"][i % 3]}
+    splits = ["train", "val", "test"]
+    return [{"id": f"s{i}", "label": i % 2, "identity": f"p{i // 2}", "split": splits[i % 3]}
             for i in range(n)]
 
 

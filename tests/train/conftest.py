@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from automm.data.synthetic import make_synthetic_cache
 
@@ -38,12 +37,3 @@ def shuffled_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The planted cache with its labels shuffled: nothing predicts them."""
     return make_synthetic_cache(tmp_path_factory.mktemp("shuffled") / "cache", identities=100,
                                 signal=PLANTED, shuffle_labels=True, seed=0)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks run fastest (and steadiest on shared cores) on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

@@ -1,5 +1,4 @@
 import torch
-
 from automm_film import FiLM
 
 
