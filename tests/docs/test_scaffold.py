@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from click.testing import CliRunner
 
@@ -13,14 +10,6 @@ from automm.cli import cli
 from automm.scaffold import KINDS
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def venv(tmp_path_factory) -> Path:
-    """A venv that sees this automm (system site-packages) and nothing installed by tests."""
-    root = tmp_path_factory.mktemp("venv")
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(root)], check=True)
-    return root / "bin" / "python"
 
 
 def test_each_kind_installs_and_passes_its_test(tmp_path, venv):
