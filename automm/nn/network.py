@@ -55,8 +55,10 @@ class CellProjection(nn.Module):
 
 
 def _mix(weights: Tensor, values: list[Tensor]) -> Tensor:
-    """sum_k weights[..., k] * values[k] as one tensor op (weights ``(K,)`` or ``(J, K)``)."""
-    return torch.tensordot(weights.to(values[0].dtype), torch.stack(values), dims=1)
+    """sum_k weights[..., k] * values[k] as one matrix product (weights ``(K,)`` or ``(J, K)``)."""
+    stacked = torch.stack(values)
+    mixed = weights.to(stacked.dtype) @ stacked.flatten(1)
+    return mixed.view(*weights.shape[:-1], *stacked.shape[1:])
 
 
 class FusionNetwork(nn.Module):

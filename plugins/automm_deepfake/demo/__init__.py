@@ -51,6 +51,7 @@ DURATION = 3.0
 LEAD = 0.3
 CRF = 20
 SENSOR_NOISE = 0.02
+EYE_DISTANCE = 29  # pixels between the eyes in every identity's frame
 UNLABELLED = "unlabelled"  # race and gender folders: the demo does not label people
 CSV_HEADER = ("source", "target1", "target2", "method", "category", "type", "race", "gender", "path")
 
@@ -102,13 +103,24 @@ def select_identities(spec: DemoSpec) -> list[Identity]:
     if spec.identities < 4 or spec.identities % 2:
         raise DataError(f"the demo corpus needs an even number (>= 4) of identities, not {spec.identities}")
     aligner = FaceAligner(min_prob=0.95)
+
+    def landmarks(image: torch.Tensor) -> np.ndarray | None:
+        frame = (image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        return aligner.landmarks(frame[None])[0]
+
     found: list[Identity] = []
     for index, face in enumerate(lfw_faces()):
-        image = identity_image(face, _rng(spec, 1, index))
-        frame = (image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-        landmarks = aligner.landmarks(frame[None])[0]
-        if landmarks is not None:
-            found.append(Identity(f"id{index:05d}", index, image, landmarks.astype(np.float64),
+        # frame every face alike: scale it so that the eyes are EYE_DISTANCE pixels apart
+        first = landmarks(identity_image(face, _rng(spec, 1, index)))
+        if first is None:
+            continue
+        inner = round(100 * EYE_DISTANCE / float(np.linalg.norm(first[1] - first[0])))
+        if not 60 <= inner <= SIZE:
+            continue
+        image = identity_image(face, _rng(spec, 1, index), inner)
+        points = landmarks(image)
+        if points is not None:
+            found.append(Identity(f"id{index:05d}", index, image, points.astype(np.float64),
                                   Voice.random(_rng(spec, 2, index))))
         if len(found) == spec.identities:
             break

@@ -44,14 +44,14 @@ def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1))
 
 
-def identity_image(face: np.ndarray, rng: np.random.Generator, detail: float = 0.03) -> torch.Tensor:
+def identity_image(face: np.ndarray, rng: np.random.Generator, inner: int = 100, detail: float = 0.03
+                   ) -> torch.Tensor:
     """A grey face crop -> ``(3, SIZE, SIZE)`` colour portrait in [0, 1].
 
-    The crop is upscaled (bicubic) to 70% of the frame, given a fixed fine texture (band-pass
+    The crop is upscaled (bicubic) to ``inner`` pixels, given a fixed fine texture (band-pass
     noise of RMS ``detail``, modulated by brightness, standing in for the skin and hair detail
     a 25-pixel crop lacks), tinted, and set with a soft oval edge on a smooth backdrop.
     """
-    inner = round(SIZE * 0.7)
     t = torch.from_numpy(np.asarray(face, np.float32))[None, None]
     big = F.interpolate(t, size=(inner, inner), mode="bicubic", align_corners=False).clamp(0, 1)
     gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
@@ -67,8 +67,8 @@ def identity_image(face: np.ndarray, rng: np.random.Generator, detail: float = 0
     image = image + 0.3 * _blur(torch.randn((1, 1, SIZE, SIZE), generator=gen), 6.0)[0]
     image = image.float().expand(3, SIZE, SIZE).clone()
     ys, xs = torch.meshgrid(torch.linspace(-1, 1, inner), torch.linspace(-1, 1, inner), indexing="ij")
-    alpha = torch.sigmoid((1 - torch.sqrt((xs / 0.95) ** 2 + (ys / 1.02) ** 2)) * 14)
-    y0, x0 = (SIZE - inner) // 2 - SIZE // 32, (SIZE - inner) // 2
+    alpha = torch.sigmoid((1 - torch.sqrt((xs / 1.08) ** 2 + (ys / 1.12) ** 2)) * 14)
+    y0 = x0 = (SIZE - inner) // 2
     region = image[:, y0:y0 + inner, x0:x0 + inner]
     image[:, y0:y0 + inner, x0:x0 + inner] = alpha * big + (1 - alpha) * region
     return image.clamp(0, 1)

@@ -153,9 +153,10 @@ def synthesise(track: Track, voice: Voice, *, level: float = 0.05) -> np.ndarray
     i1 = np.minimum(i0 + 1, t_ctrl - 1)
     w = (pos - i0)[:, None]
     f0 = f0_ctrl[i0] * (1 - w[:, 0]) + f0_ctrl[i1] * w[:, 0]
-    phase = 2 * np.pi * np.cumsum(f0) / SR
+    phase = (2 * np.pi * np.cumsum(f0) / SR) % (2 * np.pi)
     a = (amp[i0] * (1 - w) + amp[i1] * w).astype(np.float32)
-    voiced = np.einsum("nk,nk->n", a, np.sin(phase[:, None] * k[None, :]).astype(np.float32))
+    harmonics = np.sin(phase.astype(np.float32)[:, None] * k.astype(np.float32)[None, :])
+    voiced = np.einsum("nk,nk->n", a, harmonics)
     noise = np.zeros(n)
     white = rng.standard_normal(n)
     for band, (lo, hi) in NOISE_BANDS.items():

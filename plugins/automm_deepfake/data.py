@@ -1,0 +1,70 @@
+"""``--data`` for the bimodal-deepfake space: a feature cache, a dataset directory (extracted
+once into the user cache) or nothing (the demo corpus, generated and extracted once)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import click
+
+from automm.errors import CacheError
+
+CACHE_ENV = "AUTOMM_CACHE_DIR"
+
+
+def user_cache_dir() -> Path:
+    """``$AUTOMM_CACHE_DIR``, else ``$XDG_CACHE_HOME/automm``, else ``~/.cache/automm``."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "automm"
+
+
+def _extract(dataset: Path, out: Path) -> Path:
+    from automm_media.cli import summary
+    from automm_media.extract import extract
+
+    result = extract([dataset], out)
+    if not result.up_to_date:
+        click.echo(summary(result), err=True)
+    return out
+
+
+def demo_cache() -> Path:
+    """The demo corpus's feature cache, generating and extracting it on first use."""
+    from automm_deepfake.demo import generate_demo
+
+    root = user_cache_dir() / "demo"
+    corpus, features = root / "corpus", root / "features"
+    if not (features / "manifest.json").is_file():
+        click.echo(f"automm: preparing the demo corpus in {root} (once; 2-3 minutes on 2 CPU cores)",
+                   err=True)
+    generate_demo(corpus)
+    return _extract(corpus, features)
+
+
+def dataset_cache(dataset: Path) -> Path:
+    """The feature cache of a dataset directory, extracted with default settings on first use
+    into ``<user cache>/extracted/<name>-<hash of its path>``."""
+    from automm_media.extract import ExtractSettings
+
+    root = dataset.resolve()
+    key = hashlib.sha256(f"{root}|{ExtractSettings().key()}".encode()).hexdigest()[:12]
+    out = user_cache_dir() / "extracted" / f"{root.name}-{key}"
+    if not (out / "manifest.json").is_file():
+        click.echo(f"automm: extracting features of {root} into {out} (once)", err=True)
+    return _extract(root, out)
+
+
+def prepare(data: str | None) -> Path:
+    """Resolve ``--data`` to a feature-cache directory."""
+    if data is None:
+        return demo_cache()
+    path = Path(data)
+    if (path / "manifest.json").is_file():
+        return path
+    if path.is_dir():
+        return dataset_cache(path)
+    raise CacheError(f"{path}: neither a feature cache (no manifest.json) nor a dataset directory")
