@@ -122,7 +122,8 @@ class ResNet34Taps(nn.Module):
     def describe(self) -> dict[str, Any]:
         """The manifest record: architecture, weights and their fingerprint."""
         return {"arch": "torchvision resnet34", "weights": self.weights_label,
-                "sha256": state_sha256(self.net), "L": self.L}
+                "sha256": state_sha256(self.net), "params": sum(p.numel() for p in self.net.parameters()),
+                "L": self.L}
 
 
 class ImageBackbone(ResNet34Taps):
