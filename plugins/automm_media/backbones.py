@@ -91,7 +91,7 @@ class ResNet34Taps(nn.Module):
         if weights is not None:
             state = {k: v for k, v in load_state_dict_file(weights).items() if not k.startswith("fc.")}
             conv = state.get("conv1.weight")
-            if conv is not None and conv.shape[1] != in_channels and in_channels == 1:
+            if conv is not None and conv.ndim == 4 and conv.shape[1] == 3 and in_channels == 1:
                 state["conv1.weight"] = conv.sum(dim=1, keepdim=True)
             try:
                 net.load_state_dict(state, strict=True)

@@ -35,9 +35,6 @@ class Clip:
     """``(K, H, W, 3)`` uint8 RGB frames, uniformly spaced over the video."""
     audio: np.ndarray
     """``(n,)`` float32 mono samples at :data:`SAMPLE_RATE`."""
-    video_frames: int
-    """Number of decodable video frames."""
-    fps: float
 
 
 @contextmanager
@@ -142,4 +139,4 @@ def load_clip(path: str | os.PathLike[str], frames: int, *, min_seconds: float =
     rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
     if not rms >= SILENCE_RMS:
         raise SkipVideo("silent", f"audio track is silent (RMS {rms:.1e})")
-    return Clip(images, audio, n, fps)
+    return Clip(images, audio)

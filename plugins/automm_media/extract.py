@@ -131,7 +131,7 @@ class FeatureExtractor:
         t0 = time.perf_counter()
         clip = load_clip(path, self.settings.frames, min_seconds=self.settings.min_seconds)
         t1 = time.perf_counter()
-        crops, _ = self.aligner(clip.frames)
+        crops = self.aligner(clip.frames)
         spec = self.spectrogram(torch.from_numpy(clip.audio).to(self.device))
         t2 = time.perf_counter()
         taps = {**self.image(crops.unsqueeze(0)), **self.audio(spec.unsqueeze(0))}
@@ -286,7 +286,8 @@ def extract(
 
     Skipped videos (unreadable, no audio, silent, no face, too short, ...) are listed with
     their reason, never fatal. A run whose cache already matches the settings and the
-    files is a no-op; an interrupted run resumes from the partial results.
+    files is a no-op; an interrupted run resumes from the partial results. ``on_sample`` is
+    called before each video is extracted.
     """
     from tqdm.auto import tqdm
 
@@ -304,10 +305,10 @@ def extract(
             and any(out.iterdir()):
         raise DataError(f"{out}: exists and is not a feature cache; refusing to replace it")
     if manifest_file.is_file():
-        old = read_json(manifest_file, DataError).get("source", {})
-        if old.get("settings_key") == key and old.get("dataset", {}).get("listing_key") == listing:
-            result.up_to_date, result.source = True, old
-            result.skipped = read_json(manifest_file, DataError).get("skipped", [])
+        old = read_json(manifest_file, DataError)
+        source = old.get("source", {})
+        if source.get("settings_key") == key and source.get("dataset", {}).get("listing_key") == listing:
+            result.up_to_date, result.source, result.skipped = True, source, old.get("skipped", [])
             return result
     splits = assign_splits(jobs, fractions, split_seed)
     partial = out / ".partial" / key
@@ -340,7 +341,7 @@ def extract(
             skipped[job.sample.id] = record
             if kind != "error":  # unexpected errors are retried by the next run
                 write_json(partial / f"{name}.json", record)
-        bar.set_postfix(skipped=len(skipped))
+        bar.set_postfix(skipped=len(skipped), refresh=False)
     bar.close()
     result.stage_seconds = dict(extractor.seconds)
     kept = [j for j in jobs if j.sample.id in features]

@@ -124,8 +124,8 @@ class FaceAligner:
             out.append(pts[ok[int(np.argmax(area))]] / scale)
         return out
 
-    def __call__(self, frames: np.ndarray) -> tuple[torch.Tensor, int]:
-        """Aligned crops of ``frames`` ``(K, H, W, 3)`` uint8 and the number of frames with a face."""
+    def __call__(self, frames: np.ndarray) -> torch.Tensor:
+        """Aligned crops of ``frames`` ``(K, H, W, 3)`` uint8; no face in any frame: :class:`SkipVideo`."""
         points = self.landmarks(frames)
         have = [i for i, p in enumerate(points) if p is not None]
         if not have:
@@ -135,4 +135,4 @@ class FaceAligner:
             nearest = points[min(have, key=lambda j: abs(j - i))]
             maps.append(invert_affine(similarity(nearest, self.template)))
         images = torch.from_numpy(frames).to(self.device).permute(0, 3, 1, 2).float() / 255
-        return warp(images, np.stack(maps), (self.crop, self.crop)).clamp(0, 1), len(have)
+        return warp(images, np.stack(maps), (self.crop, self.crop)).clamp(0, 1)

@@ -84,4 +84,6 @@ class Predictor:
                 out.append({"video": str(v), "p_fake": self.score(v)})
             except SkipVideo as exc:
                 out.append({"video": str(v), "error": f"{exc.kind}: {exc}"})
+            except Exception as exc:  # one bad video must not stop the others
+                out.append({"video": str(v), "error": f"error: {type(exc).__name__}: {exc}"})
         return out

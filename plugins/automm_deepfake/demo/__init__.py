@@ -288,7 +288,8 @@ def _generate(out: Path, spec: DemoSpec, progress: bool, start: float) -> dict[s
             "spec": asdict(spec),
             "videos": len(rows),
             "layout": "fakeavceleb",
-            "faces": "scikit-image lfw_subset (Labeled Faces in the Wild, 25x25 grey), upscaled and tinted",
+            "faces": "scikit-image lfw_subset (Labeled Faces in the Wild, 25x25 grey; unnamed, so one "
+                     "person may appear twice), upscaled, tinted, textured, on a backdrop",
             "voices": "built-in source-filter synthesiser, one voice per identity",
             "clip": {"seconds": DURATION, "fps": FPS, "size": SIZE, "leading_silence": LEAD,
                      "video_codec": f"h264 crf {CRF}", "audio_codec": f"aac {SR} Hz mono"},

@@ -1,0 +1,99 @@
+"""automm extract: skipped videos with reasons, resumable runs, atomic caches, the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from automm_media.extract import extract
+from click.testing import CliRunner
+from videokit import TINY, face_frames, speech, write_video
+
+from automm.cli import cli
+from automm.data import FeatureCache
+from automm.errors import DataError
+
+
+def test_broken_videos_are_skipped_with_reasons(folder_dataset, folder_cache):
+    _, expected = folder_dataset
+    cache = FeatureCache.open(folder_cache.path)
+    assert sorted(s["id"] for s in cache.samples) == sorted(k for k, v in expected.items() if v is None)
+    skipped = {s["id"]: s for s in cache.manifest["skipped"]}
+    assert {k: s["kind"] for k, s in skipped.items()} == {k: v for k, v in expected.items() if v}
+    assert all(s["reason"] for s in skipped.values())
+    assert cache.taps == {**{f"image/{i}": (c, 4) for i, c in enumerate((64, 128, 256, 512), 1)},
+                          **{f"audio/{i}": (c, 4) for i, c in enumerate((64, 128, 256, 512), 1)}}
+    assert all(np.isfinite(np.asarray(a)).all() for a in cache.arrays.values())
+    assert not (folder_cache.path / ".partial").exists()  # the final write replaced the partial results
+
+
+def test_source_records_random_init_and_settings(folder_cache):
+    source = FeatureCache.open(folder_cache.path).manifest["source"]
+    assert source["backbones"]["image"]["weights"] == "random-init (seed 0)"
+    assert source["backbones"]["audio"]["weights"] == "random-init (seed 1)"
+    assert source["settings"]["frames"] == 2 and source["L"] == 4
+    assert source["dataset"]["protocol"] == "single"
+    assert source["dataset"]["datasets"][0]["layout"] == "folder"
+
+
+def test_interrupted_run_resumes(folder_dataset, tmp_path):
+    root, expected = folder_dataset
+    out = tmp_path / "cache"
+    seen: list[str] = []
+
+    def interrupt_third(job):
+        seen.append(job.sample.id)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        extract([root], out, settings=TINY, device="cpu", progress=False, on_sample=interrupt_third)
+    partial = list((out / ".partial").rglob("*.*"))
+    assert len(partial) == 2 and not (out / "manifest.json").exists()  # finished samples kept
+    again: list[str] = []
+    result = extract([root], out, settings=TINY, device="cpu", progress=False,
+                     on_sample=lambda job: again.append(job.sample.id))
+    assert result.resumed == 2 and len(again) == len(expected) - 2 and not set(again) & set(seen[:2])
+    assert len(FeatureCache.open(out)) == sum(v is None for v in expected.values())
+    third = extract([root], out, settings=TINY, device="cpu", progress=False,
+                    on_sample=lambda job: pytest.fail("an up-to-date cache was extracted again"))
+    assert third.up_to_date
+
+
+def test_refuses_to_replace_a_directory_that_is_not_a_cache(folder_dataset, tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(DataError, match="not a feature cache"):
+        extract([folder_dataset[0]], tmp_path, settings=TINY, device="cpu", progress=False)
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_truncated_files_with_the_index_first_decode_what_remains(tmp_path):
+    good = write_video(tmp_path / "src.mp4", face_frames(20), speech(2.0), faststart=True)
+    root = tmp_path / "data"
+    data = good.read_bytes()
+    for name, fraction in (("cut80", 0.8), ("cut40", 0.4), ("cut20", 0.2)):
+        path = root / ("real" if name == "cut80" else "fake") / name / f"{name}.mp4"
+        path.parent.mkdir(parents=True)
+        path.write_bytes(data[: int(len(data) * fraction)])
+    result = extract([root], tmp_path / "cache", settings=TINY, device="cpu", progress=False)
+    kinds = {s["id"]: s["kind"] for s in result.skipped}
+    assert kinds == {"fake/cut40/cut40.mp4": "too-short", "fake/cut20/cut20.mp4": "unreadable"}
+    assert [s["id"] for s in FeatureCache.open(result.path).samples] == ["real/cut80/cut80.mp4"]
+
+
+def test_cli_summary_lists_skips(folder_dataset, tmp_path):
+    root, _ = folder_dataset
+    res = CliRunner().invoke(cli, ["extract", str(root), "--out", str(tmp_path / "c"), "--frames", "2",
+                                   "--crop", "64", "--positions", "4", "--device", "cpu", "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "3 of 9 videos" in res.output
+    for kind in ("no-audio", "silent", "no-face", "too-short", "unreadable"):
+        assert f": {kind}: " in res.output
+    assert "random-init (seed 0)" in res.output and "not pretrained" in res.output
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    res = CliRunner().invoke(cli, ["extract", str(tmp_path / "missing"), "--out", str(tmp_path / "c")])
+    assert res.exit_code == 2 and "no such dataset directory" in res.output
+    res = CliRunner().invoke(cli, ["extract", str(tmp_path), "--out", str(tmp_path / "c"),
+                                   "--dataset", "nope"])
+    assert res.exit_code == 2 and "unknown dataset 'nope'" in res.output

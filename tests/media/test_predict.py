@@ -1,0 +1,75 @@
+"""automm predict: the recorded feature extraction rebuilt, the same scores as on the cache."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from safetensors.torch import save_file
+
+from automm import registry
+from automm.cli import cli
+from automm.data import FeatureCache
+from automm.ir import Architecture, save_architecture
+from automm.nn.network import FusionNetwork
+
+
+def write_model(cache: FeatureCache, out: Path, source: dict | None = None) -> FusionNetwork:
+    """What ``automm evaluate`` writes: arch.json (with provenance) and model.safetensors."""
+    definition = registry.spaces.get("bimodal-deepfake")
+    config = definition.config_type(C=8, L=4, tap_channels={t: c for t, (c, _) in cache.taps.items()})
+    space = definition.build(config)
+    rng = random.Random(0)
+    choices = {n: rng.choice(c.candidates) for n, c in space.choices.items()}
+    data = {"path": str(cache.path), "fingerprint": cache.fingerprint,
+            "source": source if source is not None else cache.manifest["source"]}
+    arch = Architecture(space.name, config.to_dict(), choices, provenance={"data": data})
+    out.mkdir(parents=True)
+    save_architecture(arch, out / "arch.json")
+    torch.manual_seed(0)
+    net = FusionNetwork(space, arch, dropout=0.2).eval()
+    save_file(net.state_dict(), str(out / "model.safetensors"))
+    return net
+
+
+def test_predict_matches_the_network_on_cached_features(folder_dataset, folder_cache, tmp_path):
+    root, _ = folder_dataset
+    cache = FeatureCache.open(folder_cache.path)
+    net = write_model(cache, tmp_path / "model")
+    videos = [str(root / s["id"]) for s in cache.samples]
+    res = CliRunner().invoke(cli, ["predict", str(tmp_path / "model"), *videos, "--json", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    got = torch.tensor([p["p_fake"] for p in json.loads(res.stdout)["predictions"]])
+    with torch.no_grad():
+        want = torch.softmax(net(cache.batch(range(len(cache)))), dim=-1)[:, 1]
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=0)
+
+
+def test_unreadable_videos_give_an_error_line_and_exit_1(folder_dataset, folder_cache, tmp_path):
+    root, expected = folder_dataset
+    write_model(FeatureCache.open(folder_cache.path), tmp_path / "model")
+    good = next(k for k, v in expected.items() if v is None)
+    res = CliRunner().invoke(cli, ["predict", str(tmp_path / "model"), str(root / good),
+                                   str(root / "fake/carol/corrupt.mp4"), str(root / "real/erin/silent.mp4")])
+    assert res.exit_code == 1
+    lines = res.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith(good) and 0 <= float(lines[0].split()[0]) <= 1
+    assert "corrupt.mp4: unreadable" in res.stderr and "silent.mp4: silent" in res.stderr
+    assert "random-init (seed 0)" in res.stderr
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s["backbones"]["image"].update(sha256="0" * 64), "differs from the one the model was trained"),
+    (lambda s: s.pop("extractor"), "does not describe an 'automm extract' feature cache"),
+])
+def test_a_model_whose_features_cannot_be_rebuilt_is_one_error(folder_cache, tmp_path, change, message):
+    cache = FeatureCache.open(folder_cache.path)
+    source = json.loads(json.dumps(cache.manifest["source"]))
+    change(source)
+    write_model(cache, tmp_path / "model", source)
+    res = CliRunner().invoke(cli, ["predict", str(tmp_path / "model"), "x.mp4"])
+    assert res.exit_code == 2 and message in res.output
