@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torchaudio
-from scipy.signal import butter, sosfilt
 
 SR = 16000
 CONTROL = 0.005  # seconds per control frame
@@ -158,12 +157,13 @@ def synthesise(track: Track, voice: Voice, *, level: float = 0.05) -> np.ndarray
     harmonics = np.sin(phase.astype(np.float32)[:, None] * k.astype(np.float32)[None, :])
     voiced = np.einsum("nk,nk->n", a, harmonics)
     noise = np.zeros(n)
-    white = rng.standard_normal(n)
+    white = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1 / SR)
     for band, (lo, hi) in NOISE_BANDS.items():
         gain = track.noise[band] + (voice.breath * track.voicing if band == "h" else 0)
-        if gain.any():
-            filtered = sosfilt(butter(4, (lo, hi), "bandpass", fs=SR, output="sos"), white)
-            noise += np.interp(pos, np.arange(t_ctrl), gain) * filtered
+        if gain.any():  # band-limited noise: a smooth pass band in the frequency domain
+            response = 1 / (1 + (lo / np.maximum(freqs, 1)) ** 8) / (1 + (freqs / hi) ** 8)
+            noise += np.interp(pos, np.arange(t_ctrl), gain) * np.fft.irfft(white * response, n)
     speech = voiced / max(float(np.abs(voiced).max()), 1e-9) + 0.35 * noise
     active = np.interp(pos, np.arange(t_ctrl), np.maximum(track.voicing, 0)) > 0.1
     rms = float(np.sqrt(np.mean(speech[active] ** 2))) if active.any() else 1.0
