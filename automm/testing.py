@@ -95,13 +95,21 @@ def check_strategy(strategy: str | Callable[..., Any], **params: Any) -> None:
     assert clone.state_dict() == strat.state_dict(), "state_dict does not round-trip"
 
 
+def random_architecture(space: Any, seed: int = 0) -> Any:
+    """A uniformly random valid :class:`automm.ir.Architecture` of ``space``."""
+    import random
+
+    from automm.ir import Architecture
+
+    rng = random.Random(seed)
+    picks = {n: rng.choice(c.candidates) for n, c in space.choices.items()}
+    return Architecture(space.name, space.config.to_dict(), picks)
+
+
 def check_space(space: str, **config: Any) -> None:
     """Assert a space builds, its choices are consistent with its graph, and both the
     supernet and a derived network run forward and backward on random taps."""
-    import random
-
     from automm import registry
-    from automm.ir import Architecture
     from automm.nn import FusionNetwork
 
     definition = registry.spaces.get(space)
@@ -111,9 +119,7 @@ def check_space(space: str, **config: Any) -> None:
         assert choice.candidates, f"{choice.name}: no candidates"
         assert choice.node in built.graph, f"{choice.name}: node {choice.node!r} is not in the graph"
     taps = {t: torch.randn(3, built.graph.nodes[t]["channels"], 5) for t in built.taps}
-    rng = random.Random(0)
-    picks = {n: rng.choice(c.candidates) for n, c in built.choices.items()}
-    arch = Architecture(built.name, built.config.to_dict(), picks)
+    arch = random_architecture(built)
     uniform = {n: torch.full((len(c.candidates),), 1 / len(c.candidates))
                for n, c in built.choices.items()}
     for net, weights in ((FusionNetwork(built), uniform), (FusionNetwork(built, arch), None)):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 import torch
 
 from automm import registry
-from automm.ir import Architecture, SearchSpace
+from automm.ir import SearchSpace
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -25,10 +23,3 @@ def space() -> SearchSpace:
     """The bimodal-deepfake space with a tiny config."""
     definition = registry.spaces.get("bimodal-deepfake")
     return definition.build(definition.config_type(C=8, L=4))
-
-
-def random_architecture(space: SearchSpace, seed: int = 0) -> Architecture:
-    """A uniformly random valid architecture of ``space``."""
-    rng = random.Random(seed)
-    choices = {n: rng.choice(c.candidates) for n, c in space.choices.items()}
-    return Architecture(space.name, space.config.to_dict(), choices)

@@ -7,7 +7,7 @@ import click
 
 @click.command("demo-data")
 @click.argument("out_dir", type=click.Path(file_okay=False))
-@click.option("--small", is_flag=True, help="12 identities, one real clip each (48 videos; for tests).")
+@click.option("--small", is_flag=True, help="16 identities, one real clip each (64 videos; for tests).")
 @click.option("--identities", type=click.IntRange(4), help="Number of identities (even; default 24).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")

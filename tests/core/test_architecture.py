@@ -3,13 +3,13 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import random_architecture
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from automm.cli import cli
 from automm.errors import ArchitectureError, AutommError
 from automm.ir import Architecture, architecture_from_dict, load_architecture, save_architecture
+from automm.testing import random_architecture
 
 
 def test_round_trip_identical(space, tmp_path):

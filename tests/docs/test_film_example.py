@@ -30,15 +30,16 @@ def test_film_is_listed_and_passes_its_own_tests(film_venv):
     listed = json.loads(automm(film_venv, "plugins", "--json").stdout)
     film = {e["name"]: e for e in listed["fusion_ops"]}["film"]
     assert film["distribution"] == "automm-film"
-    tests = subprocess.run([film_venv, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
-                           capture_output=True, text=True)
+    tests = subprocess.run([film_venv, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                            str(EXAMPLE / "tests")], capture_output=True, text=True)
     assert tests.returncode == 0, tests.stdout + tests.stderr
 
 
 def test_search_with_film_in_the_pool(film_venv, tmp_path):
     cache = make_synthetic_cache(tmp_path / "cache", identities=20)
-    run = automm(film_venv, "search", "--strategy", "stgs", "--data", str(cache), "--out", str(tmp_path / "run"),
-                 "--ops", "zero,sum,attention,linear-glu,concat-fc,film", "--epochs", "1", *TINY)
+    run = automm(film_venv, "search", "--strategy", "stgs", "--data", str(cache),
+                 "--out", str(tmp_path / "run"), "--ops", "zero,sum,attention,linear-glu,concat-fc,film",
+                 "--epochs", "1", *TINY)
     assert run.returncode == 0, run.stderr
     arch = json.loads((tmp_path / "run" / "arch.json").read_text())
     assert "film" in arch["space"]["config"]["ops"]
@@ -46,8 +47,8 @@ def test_search_with_film_in_the_pool(film_venv, tmp_path):
 
 def test_film_is_chosen_over_zero(film_venv, tmp_path):
     cache = make_synthetic_cache(tmp_path / "cache", identities=40)
-    run = automm(film_venv, "search", "--strategy", "darts", "--data", str(cache), "--out", str(tmp_path / "run"),
-                 "--ops", "film,zero", "--steps", "2", "--epochs", "3", *TINY)
+    run = automm(film_venv, "search", "--strategy", "darts", "--data", str(cache),
+                 "--out", str(tmp_path / "run"), "--ops", "film,zero", "--steps", "2", "--epochs", "3", *TINY)
     assert run.returncode == 0, run.stderr
     arch = json.loads((tmp_path / "run" / "arch.json").read_text())
     assert "film" in {v for k, v in arch["choices"].items() if k.endswith("/op")}

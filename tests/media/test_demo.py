@@ -46,11 +46,11 @@ def test_corpus_is_fakeavceleb_with_the_csv_quirk(corpus):
     assert detect_layout(corpus) == "fakeavceleb"
     with open(corpus / "meta_data.csv", newline="") as f:
         header, *rows = list(csv.reader(f))
-    assert len(header) == 9 and {len(r) for r in rows} == {10} and len(rows) == 48
+    assert len(header) == 9 and {len(r) for r in rows} == {10} and len(rows) == 64
     videos = sorted(corpus.rglob("*.mp4"))
-    assert len(videos) == 48 and len({v.name for v in videos}) < 48  # names repeat across folders
+    assert len(videos) == 64 and len({v.name for v in videos}) < 64  # names repeat across folders
     record = json.loads((corpus / "demo.json").read_text())
-    assert "lfw_subset" in record["faces"] and len(record["identities"]) == 12
+    assert "lfw_subset" in record["faces"] and len(record["identities"]) == 16
     # no trivial cue: every category has the same duration, streams and codecs
     shapes = set()
     for category in FAKEAVCELEB_CATEGORIES:
@@ -78,7 +78,7 @@ def test_a_linear_probe_beats_chance_on_held_out_identities(cache):
     real = held_out_identity_auc(cache, labels)
     rng = np.random.default_rng(0)
     shuffled = [held_out_identity_auc(cache, rng.permutation(labels)) for _ in range(5)]
-    assert real >= 0.68, real
+    assert real >= 0.7, real
     assert np.mean(shuffled) <= 0.6, shuffled
 
 

@@ -12,8 +12,8 @@ pairs; each fake of an identity uses its partner as the donor, so the identity g
 - ``FakeVideo-RealAudio``: clip 1 with the partner's face swapped in (landmark-aligned);
 - ``FakeVideo-FakeAudio``: both, and the mouth motion offset from the audio by 0.2-0.4 s.
 
-Every clip lasts 3 s at 25 fps, 128 x 128, with 0.3 s of leading silence, H.264 (crf 20, x264 preset ultrafast)
-and AAC at 16 kHz mono: the same settings in every category.
+Every clip lasts 3 s at 25 fps, 128 x 128, with 0.3 s of leading silence, H.264 (crf 20,
+x264 preset ultrafast) and AAC at 16 kHz mono: the same settings in every category.
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ class DemoSpec:
 
     @classmethod
     def small(cls, seed: int = 0) -> DemoSpec:
-        """The setting for tests: 12 identities, one real clip each (48 videos)."""
-        return cls(identities=12, real_clips=1, seed=seed)
+        """The setting for tests: 16 identities, one real clip each (64 videos)."""
+        return cls(identities=16, real_clips=1, seed=seed)
 
     @property
     def videos(self) -> int:
@@ -96,13 +96,13 @@ def _seed(spec: DemoSpec, *key: int) -> int:
 
 
 def select_identities(spec: DemoSpec) -> list[Identity]:
-    """The first ``spec.identities`` LFW faces whose tinted, upscaled image MTCNN detects
-    confidently, paired up (0-1, 2-3, ...)."""
+    """The first ``spec.identities`` LFW faces whose portrait MTCNN detects with probability
+    >= 0.99 (clear source photographs, as dataset makers pick), paired up (0-1, 2-3, ...)."""
     from automm_media.faces import FaceAligner
 
     if spec.identities < 4 or spec.identities % 2:
         raise DataError(f"the demo corpus needs an even number (>= 4) of identities, not {spec.identities}")
-    aligner = FaceAligner(min_prob=0.95)
+    aligner = FaceAligner(min_prob=0.99)  # clearly detectable photographs only
 
     def landmarks(image: torch.Tensor) -> np.ndarray | None:
         frame = (image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)

@@ -9,9 +9,10 @@ jaw/mouth opening driven by the speech; the camera adds sensor noise.
 
 A face swap follows the usual pipeline: the donor face is aligned to the target's MTCNN
 landmarks with a similarity transform, colour-matched inside the face, passed through a
-64-pixel "generator" bottleneck and blended with a feathered ellipse over the target's
-inner face, frame by frame (with the small per-frame jitter of landmark tracking). The
-swapped region is rendered without the camera's noise, as a generator would.
+"generator" bottleneck (the frame at 40 x 40, i.e. the face at about 30 pixels) and blended
+with a feathered ellipse over the target's inner face, frame by frame (with the small
+per-frame jitter of landmark tracking). The swapped region is rendered without the camera's
+noise, as a generator would.
 """
 
 from __future__ import annotations
