@@ -34,6 +34,7 @@ def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Ite
         raise AutommError(f"{target}: cannot write: {exc.strerror or exc}") from None
     try:
         yield tmp
+        _default_permissions(tmp, directory)
         if directory and target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
@@ -43,6 +44,13 @@ def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Ite
         else:
             tmp.unlink(missing_ok=True)
         raise
+
+
+def _default_permissions(path: Path, directory: bool) -> None:
+    """mkstemp/mkdtemp create private files; give the result the usual umask-based mode."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod((0o777 if directory else 0o666) & ~umask)
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

@@ -32,6 +32,7 @@ from automm.train.bilevel import (
     space_for_cache,
 )
 from automm.train.common import resolve_device
+from automm.train.retraining import weights_note
 
 STRATEGY_PREFIX = "strategy__"
 SPACE_PREFIX = "space__"
@@ -207,6 +208,9 @@ def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: in
     cache = FeatureCache.open(definition.prepare_data(data))
     space = space_for_cache(definition, values, cache)
     click.echo(f"searching {space_name} with {strategy} on {cache.path} -> {out}")
+    note = weights_note(cache.manifest.get("source", {}))
+    if note:
+        click.echo(f"backbone weights of these features: {note}")
     return search(space, method, cache, settings, out, progress=progress,
                   on_epoch=lambda r: _print_epoch(r, epochs))
 
