@@ -50,6 +50,7 @@ from automm.train.common import (
     EpochCallback,
     Stopwatch,
     better,
+    check_positive,
     data_record,
     inherit_weights,
     predict,
@@ -83,9 +84,7 @@ class SearchSettings:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "patience"):
-            if getattr(self, name) < 1:
-                raise AutommError(f"--{name.replace('_', '-')} must be >= 1")
+        check_positive(self, "epochs", "batch_size", "patience")
         if self.entropy_tol < 0:
             raise AutommError("--entropy-tol must be >= 0")
 

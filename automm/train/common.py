@@ -37,6 +37,13 @@ def data_record(cache: FeatureCache) -> dict[str, Any]:
             "source": cache.manifest.get("source", {})}
 
 
+def check_positive(settings: Any, *names: str) -> None:
+    """Raise :class:`AutommError` naming the CLI option of the first field below 1."""
+    for name in names:
+        if getattr(settings, name) < 1:
+            raise AutommError(f"--{name.replace('_', '-')} must be >= 1")
+
+
 def resolve_device(name: str) -> torch.device:
     """``cpu`` or ``cuda[:k]``; CUDA without a GPU is an error."""
     try:

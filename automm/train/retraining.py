@@ -43,6 +43,7 @@ from automm.train.common import (
     Predictions,
     Stopwatch,
     better,
+    check_positive,
     data_record,
     predict,
     progress_bar,
@@ -68,9 +69,7 @@ class RetrainSettings:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise AutommError(f"--{name.replace('_', '-')} must be >= 1")
+        check_positive(self, "epochs", "batch_size")
 
 
 @dataclass
