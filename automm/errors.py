@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 
+def one_line(text: str) -> str:
+    """``text`` with line breaks shown as ``\\n`` (an error is one line on stderr, whatever a
+    user file put into its message)."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 class AutommError(Exception):
     """Base class of every expected error (bad input, unknown names, bad files)."""
+
+    def __str__(self) -> str:
+        return one_line(super().__str__())
 
 
 class UnknownComponentError(AutommError, KeyError):
     """A name that no registry knows."""
 
     def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
+        return one_line(str(self.args[0])) if self.args else ""
 
 
 class ArchitectureError(AutommError):

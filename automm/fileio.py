@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,21 +16,27 @@ from typing import Any
 
 from automm.errors import AutommError
 
+TEMP_SUFFIX = ".tmp"
+"""Suffix of the temporary files and directories of :func:`atomic_path` (and of old directories
+renamed aside); :func:`remove_stale_temps` deletes those left by killed writes."""
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` on success.
+    """Yield a temporary path beside ``path``; fsync it and rename it to ``path`` on success.
 
-    On error the temporary file (or directory) is removed and ``path`` is untouched.
+    A directory that already exists is renamed aside first and deleted only after the new one
+    is in place, so a kill at any point leaves the old or the new directory, never a half-deleted
+    one. On error the temporary file (or directory) is removed and ``path`` is untouched.
     """
     target = Path(path)
     parent = target.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
         if directory:
-            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=parent))
         else:
-            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=parent)
             os.close(fd)
             tmp = Path(name)
     except OSError as exc:
@@ -35,15 +44,94 @@ def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Ite
     try:
         yield tmp
         _default_permissions(tmp, directory)
+        _fsync_tree(tmp)
         if directory and target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
+            aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", suffix=TEMP_SUFFIX, dir=parent))
+            os.replace(target, aside / target.name)
+            os.replace(tmp, target)
+            _fsync(parent)
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+            _fsync(parent)
     except BaseException:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
         raise
+
+
+def _fsync(path: Path) -> None:
+    """Flush one file or directory to disk (directories: where the platform allows it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot fsync directories
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(path: Path) -> None:
+    if path.is_dir():
+        for item in path.rglob("*"):
+            if item.is_file():
+                _fsync(item)
+    _fsync(path)
+
+
+def remove_stale_temps(directory: str | os.PathLike[str], name: str = "") -> list[Path]:
+    """Delete the temporary files and directories that killed writes left in ``directory``
+    (those of ``name`` only, when given); return them. Call it only while owning ``directory``
+    (or ``name``) through :mod:`automm.locking`, so no live writer's temp is removed."""
+    root = Path(directory)
+    if not root.is_dir():
+        return []
+    if name and not (root / name).exists():  # killed between the two renames of a replacement
+        for aside in sorted(root.glob(f".{glob.escape(name)}.old.*{TEMP_SUFFIX}")):
+            if (aside / name).exists():
+                os.replace(aside / name, root / name)
+                break
+    # tempfile names: prefix + 8 characters of [a-z0-9_] + suffix
+    pattern = re.compile(rf"\.{re.escape(name)}\.(old\.)?[a-z0-9_]{{8}}{re.escape(TEMP_SUFFIX)}" if name
+                         else rf"\..*{re.escape(TEMP_SUFFIX)}")
+    removed = []
+    for item in root.iterdir():
+        if not pattern.fullmatch(item.name):
+            continue
+        if item.is_dir() and not item.is_symlink():
+            shutil.rmtree(item, ignore_errors=True)
+        else:
+            item.unlink(missing_ok=True)
+        removed.append(item)
+    return removed
+
+
+def carry_over(source: str | os.PathLike[str], target: str | os.PathLike[str], *,
+               skip: tuple[str, ...] = ()) -> None:
+    """Hard-link (or copy) the entries of directory ``source`` into ``target``, except the
+    names in ``skip`` and temporary files; no-op when ``source`` does not exist."""
+    src, dst = Path(source), Path(target)
+    if not src.is_dir():
+        return
+    for item in src.iterdir():
+        if item.name in skip or item.name.endswith(TEMP_SUFFIX):
+            continue
+        if item.is_dir() and not item.is_symlink():
+            shutil.copytree(item, dst / item.name, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(item, dst / item.name)
+
+
+def _link_or_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    try:
+        os.link(src, dst, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(src, dst, follow_symlinks=False)
 
 
 def _default_permissions(path: Path, directory: bool) -> None:
@@ -64,16 +152,93 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
-def read_json(path: str | os.PathLike[str], error: type[AutommError] = AutommError) -> Any:
-    """Read JSON from ``path``; missing files and bad JSON raise ``error`` naming the file."""
+MAX_JSON_BYTES = 64 * 2**20
+"""Largest JSON file automm reads (arch.json, manifests, metrics): larger is an error, not a
+MemoryError."""
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects accepted in a JSON file."""
+
+
+def read_user_bytes(path: str | os.PathLike[str], limit: int, error: type[AutommError] = AutommError
+                    ) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them; a FIFO, device or
+    directory is refused without blocking; problems raise ``error`` naming the file."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise error(f"{p}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{p}: cannot read: {exc}") from None
+    except OSError as exc:
+        raise error(f"{p}: cannot read: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise error(f"{p}: not a regular file")
+        if info.st_size > limit:
+            raise error(f"{p}: too large ({info.st_size} bytes; at most {limit})")
+        try:
+            data = f.read(limit + 1)
+        except OSError as exc:
+            raise error(f"{p}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise error(f"{p}: too large (more than {limit} bytes)")
+    return data
+
+
+def json_depth_error(text: str, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """Why ``text`` nests arrays/objects deeper than ``limit`` (None when it does not); strings
+    are skipped, so brackets inside them do not count."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return f"nested deeper than {limit} levels"
+        elif ch in "]}":
+            depth -= 1
+    return None
+
+
+def read_json(path: str | os.PathLike[str], error: type[AutommError] = AutommError) -> Any:
+    """Read JSON from the regular file ``path`` (bounded size and nesting; NaN and Infinity
+    refused); missing files and bad JSON raise ``error`` naming the file."""
+    p = Path(path)
+    data = read_user_bytes(p, MAX_JSON_BYTES, error)
     try:
-        return json.loads(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{p}: cannot read: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    problem = json_depth_error(text)
+    if problem:
+        raise error(f"{p}: invalid JSON: {problem}")
+    try:
+        return json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise error(f"{p}: invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except (ValueError, RecursionError) as exc:
+        raise error(f"{p}: invalid JSON: {exc}") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+CACHE_ENV = "AUTOMM_CACHE_DIR"
+
+
+def user_cache_dir() -> Path:
+    """Where automm keeps data it made for the user (extracted features, the demo corpus):
+    ``$AUTOMM_CACHE_DIR``, else ``$XDG_CACHE_HOME/automm``, else ``~/.cache/automm``."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "automm"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import importlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,35 @@ class Entry:
     plugin: str
     distribution: str | None = None
     version: str | None = None
+
+
+class LazyComponent:
+    """A component imported on first use, so that loading plugins imports no torch.
+
+    ``LazyComponent("automm_stgs.strategy:StgsStrategy", options=OPTIONS)``: calling it calls
+    the target; attributes given as keywords answer without importing (a strategy's ``options``
+    for ``automm search --help``); any other attribute is the target's.
+    """
+
+    def __init__(self, target: str, **attributes: Any) -> None:
+        self.target = target
+        self.__dict__.update(attributes)
+
+    def load(self) -> Any:
+        """The target object (``module:name``), imported now."""
+        module, _, name = self.target.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.load()(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.load(), name)
+
+    def __repr__(self) -> str:
+        return f"LazyComponent({self.target!r})"
 
 
 class Registry:

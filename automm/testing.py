@@ -59,8 +59,9 @@ def check_fusion_op(op: str | FusionFactory, C: int = 8, L: int = 4, batch: int 
 def check_strategy(strategy: str | Callable[..., Any], **params: Any) -> None:
     """Assert the strategy contract on a tiny bimodal-deepfake-like space.
 
-    Weights have one entry per candidate in training and evaluation, evaluation weights are
-    deterministic, gradients reach every logit in training, and ``derive`` returns a valid
+    Weights have one entry per candidate in training and evaluation (training weights may have
+    one row per example when a batch size is given), evaluation weights are deterministic,
+    gradients reach every logit in training, and ``derive`` returns a valid
     architecture; ``state_dict`` round-trips.
     """
     from automm import registry
@@ -75,17 +76,19 @@ def check_strategy(strategy: str | Callable[..., Any], **params: Any) -> None:
     space = build_cell_space("check", SpaceConfig(), taps, cells=2, steps=2, ops=("x", "y", "z"))
     logits = strat.init_arch_params(space)
     assert set(logits) == set(space.choices), "init_arch_params must give one tensor per choice"
-    for training in (True, False):
-        weights = strat.all_weights(space, logits, training)
+    batch = 3
+    for training, size in ((True, None), (True, batch), (False, None), (False, batch)):
+        weights = strat.all_weights(space, logits, training, batch=size)
         for name, choice in space.choices.items():
-            w = weights[name]
-            assert w.shape == (len(choice.candidates),), f"{name}: weights of shape {tuple(w.shape)}"
+            w, k = weights[name], len(choice.candidates)
+            shapes = [(k,), (size, k)] if training and size else [(k,)]
+            assert w.shape in shapes, f"{name}: weights of shape {tuple(w.shape)}, expected {shapes}"
             assert torch.isfinite(w).all(), f"{name}: non-finite weights"
     again = strat.all_weights(space, logits, False)
     for name, w in strat.all_weights(space, logits, False).items():
         assert torch.equal(w, again[name]), f"{name}: evaluation weights are not deterministic"
-    weights = strat.all_weights(space, logits, True)
-    sum(torch.dot(w, torch.randn_like(w)) for w in weights.values()).backward()
+    weights = strat.all_weights(space, logits, True, batch=batch)
+    sum((w * torch.randn_like(w)).sum() for w in weights.values()).backward()
     for name, p in logits.items():
         assert p.grad is not None and p.grad.abs().sum() > 0, f"{name}: no gradient reaches the logits"
     arch = strat.derive(space, logits)

@@ -4,7 +4,7 @@ Prints, per configuration and strategy, the median step times (ms) and the param
 the supernet and of the fusion network derived from the initial logits (seed 0). Random tap tensors of
 ResNet-34 stage widths at L positions stand in for the feature cache.
 
-- weight step: weights from ``all_weights(training=True)`` with logits not needing grad, forward,
+- weight step: weights from ``all_weights(training=True, batch=B)`` with logits not needing grad, forward,
   cross-entropy, backward, step of the strategy's weight optimiser (Adam) on the network weights;
 - architecture step: weights from the logits (grad on), forward, cross-entropy, backward into the
   logits only (no gradients of network weights), step of the strategy's architecture optimiser.
@@ -29,8 +29,12 @@ CONFIGS = (  # (label, space config, batch)
     ("C=128 L=8 taps 4+4 B=96", {"C": 128, "L": 8, "image_taps": 4, "audio_taps": 4}, 96),
     ("C=192 L=16 taps 4+2 B=8", {"C": 192, "L": 16, "image_taps": 4, "audio_taps": 2}, 8),
 )
-STRATEGIES = (("stgs M=1", "stgs", {"samples": 1}), ("stgs M=20", "stgs", {"samples": 20}),
-              ("darts", "darts", {}))
+STRATEGIES = (
+    *((f"stgs {ensemble} M={m}", "stgs", {"samples": m, "ensemble": ensemble})
+      for ensemble in ("split", "max-soft", "max-hard", "mean") for m in (1, 20)),
+    ("darts", "darts", {}),
+)
+"""Every stgs reading at M = 1 and M = 20 (the cost of a step must not grow with M), and darts."""
 
 
 def _median_ms(step: Callable[[], None], repeats: int, warmup: int = 3) -> float:
@@ -66,14 +70,14 @@ def bench(config: dict, batch: int, strategy_name: str, params: dict,
 
     def weight_step() -> None:
         with torch.no_grad():
-            weights = strategy.all_weights(space, logits, training=True)
+            weights = strategy.all_weights(space, logits, training=True, batch=batch)
         loss = F.cross_entropy(net(taps, weights), labels)
         w_opt.zero_grad(set_to_none=True)
         loss.backward()
         w_opt.step()
 
     def arch_step() -> None:
-        weights = strategy.all_weights(space, logits, training=True)
+        weights = strategy.all_weights(space, logits, training=True, batch=batch)
         loss = F.cross_entropy(net(taps, weights), labels)
         a_opt.zero_grad(set_to_none=True)
         loss.backward(inputs=arch_inputs)
@@ -97,7 +101,7 @@ def main() -> None:
     # before the first parallel op, so that the OpenMP worker threads inherit the flag
     flush = not args.keep_denormals and torch.set_flush_denormal(True)
     torch.set_num_threads(args.threads)
-    header = f"{'config':<26} {'strategy':<10} {'weight ms':>10} {'arch ms':>9} " \
+    header = f"{'config':<26} {'strategy':<20} {'weight ms':>10} {'arch ms':>9} " \
              f"{'derived params':>15} {'supernet params':>16} {'cpu use':>8}"
     print(f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats} steps, "
           f"denormals {'flushed' if flush else 'kept'}")
@@ -106,7 +110,7 @@ def main() -> None:
     for label, config, batch in CONFIGS:
         for name, strategy, params in STRATEGIES:
             w_ms, a_ms, derived, supernet, use = bench(config, batch, strategy, params, args.repeats)
-            print(f"{label:<26} {name:<10} {w_ms:>10.1f} {a_ms:>9.1f} {derived:>15,} {supernet:>16,} "
+            print(f"{label:<26} {name:<20} {w_ms:>10.1f} {a_ms:>9.1f} {derived:>15,} {supernet:>16,} "
                   f"{use:>8.0%}", flush=True)
 
 

@@ -59,6 +59,13 @@ class AutommGroup(click.Group):
             return super().invoke(ctx)
         except AutommError as exc:
             raise DomainError(str(exc)) from None
+        except (ImportError, OSError, RecursionError, MemoryError) as exc:
+            from automm.cli._boundary import boundary_message
+
+            message = boundary_message(exc)
+            if message is None:
+                raise
+            raise DomainError(message) from None
 
 
 @click.group(cls=AutommGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from automm import registry
-from automm.data.cache import FeatureCache
+from automm.cli._types import SEED, no_verify_option
 from automm.errors import CacheError
 from automm.ir import Architecture, load_architecture
-from automm.train.retraining import RetrainSettings, retrain
+from automm.train.settings import BALANCE_HELP, BALANCES, DEVICES, RetrainSettings
+
+if TYPE_CHECKING:
+    from automm.data.cache import FeatureCache
 
 
-def _cache_for(arch: Architecture, arch_json: Path, data: str | None) -> FeatureCache:
+def _cache_for(arch: Architecture, arch_json: Path, data: str | None, verify: bool = True) -> FeatureCache:
     """The cache to evaluate on: ``--data`` (through the space's ``prepare_data``), else the
     searched cache recorded in the arch.json provenance; a different cache gets a warning."""
+    from automm.data.cache import FeatureCache
+
     recorded = arch.provenance.get("data")
     recorded = recorded if isinstance(recorded, Mapping) else {}
     if data is None:
@@ -25,8 +30,8 @@ def _cache_for(arch: Architecture, arch_json: Path, data: str | None) -> Feature
         if not path or not (Path(path) / "manifest.json").is_file():
             raise CacheError(f"{arch_json}: the searched feature cache {path or '(not recorded)'} "
                              "is not available; pass --data")
-        return FeatureCache.open(path)
-    cache = FeatureCache.open(registry.spaces.get(arch.space).prepare_data(data))
+        return FeatureCache.open(path, verify=verify)
+    cache = FeatureCache.open(registry.spaces.get(arch.space).prepare_data(data), verify=verify)
     if recorded.get("fingerprint") and recorded["fingerprint"] != cache.fingerprint:
         click.echo(f"automm: warning: {cache.path} is not the feature cache the architecture was "
                    "searched on (fingerprints differ)", err=True)
@@ -43,7 +48,9 @@ def _table(metrics: Mapping[str, Any]) -> str:
             ("best epoch", f"{metrics['best_epoch']}/{metrics['epochs']}"),
             ("params (fusion)", metrics["params"]),
             ("params (with backbones)", metrics["params_with_backbones"]),
-            ("backbone weights", metrics["weights"])]
+            ("backbone weights", metrics["weights"]), ("class balance", metrics.get("balance")),
+            *((f"{split} real/fake", "/".join(map(str, n.values())))
+              for split, n in metrics.get("class_counts", {}).items())]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {f(v)}" for k, v in rows)
 
@@ -54,22 +61,33 @@ def _table(metrics: Mapping[str, Any]) -> str:
                              "default: the cache the architecture was searched on.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Output directory (default: eval/ beside ARCH_JSON).")
-@click.option("--epochs", type=int, default=RetrainSettings.epochs, show_default=True)
-@click.option("--batch-size", type=int, default=RetrainSettings.batch_size, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--epochs", type=click.IntRange(1), default=RetrainSettings.epochs, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=RetrainSettings.batch_size, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--device", default=RetrainSettings.device, show_default=True, help=DEVICES + ".")
+@click.option("--balance", type=click.Choice(BALANCES), default=RetrainSettings.balance, show_default=True,
+              help=BALANCE_HELP)
 @click.option("--resume", is_flag=True, help="Continue an interrupted evaluation in --out.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar per epoch (default: when stderr is a terminal).")
+@no_verify_option
 def command(arch_json: Path, data: str | None, out: Path | None, epochs: int, batch_size: int, seed: int,
-            device: str, resume: bool, progress: bool | None) -> None:
+            device: str, balance: str, resume: bool, progress: bool | None, no_verify: bool) -> None:
     """Train the architecture in ARCH_JSON from scratch (dropout 0.2), select the epoch on validation,
     report test AUC, accuracy and EER, and write metrics.json, model.safetensors, arch.json,
-    history.jsonl and predictions.csv into --out."""
+    history.jsonl and predictions.csv into --out (committed together: a reader never sees two
+    runs' files mixed; --out is owned by one process at a time)."""
+    from automm.train.common import resolve_device
+    from automm.train.retraining import retrain
+
     arch = load_architecture(arch_json)
-    cache = _cache_for(arch, arch_json, data)
+    cache = _cache_for(arch, arch_json, data, verify=not no_verify)
+    for line in cache.notes:
+        click.echo(f"automm: note: {line}", err=True)
+    click.echo(f"evaluating {arch_json} on {cache.path} (device {resolve_device(device)})")
     out = out if out is not None else arch_json.parent / "eval"
-    settings = RetrainSettings(epochs=epochs, batch_size=batch_size, seed=seed, device=device)
+    settings = RetrainSettings(epochs=epochs, batch_size=batch_size, seed=seed, device=device,
+                               balance=balance)
     result = retrain(arch, cache, settings, out, resume=resume, progress=progress)
     click.echo(_table(result.metrics))
     click.echo(f"wrote {out / 'metrics.json'}, model.safetensors, arch.json, history.jsonl, predictions.csv")

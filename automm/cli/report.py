@@ -1,4 +1,5 @@
-"""``automm report RUN_DIR``: figures and report.md of a search run (and of its evaluation)."""
+"""``automm report RUN_DIR``: figures and report.md of a search run (and of its evaluation);
+``automm report --compare RUN_DIR RUN_DIR...``: the entropy of several runs overlaid."""
 
 from __future__ import annotations
 
@@ -6,15 +7,29 @@ from pathlib import Path
 
 import click
 
-from automm.report import write_report
-
 
 @click.command("report")
-@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("run_dirs", nargs=-1, required=True, metavar="RUN_DIR...",
+                type=click.Path(file_okay=False, path_type=Path))
 @click.option("--eval", "eval_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Evaluation directory of `automm evaluate` (default: RUN_DIR/eval if it exists, "
                    "or RUN_DIR itself when it holds predictions.csv).")
-def command(run_dir: Path, eval_dir: Path | None) -> None:
+@click.option("--compare", is_flag=True,
+              help="Overlay the entropy per epoch of every RUN_DIR (the paper's Figure 1b): "
+                   "entropy-compare.png and one entropy-compare-FAMILY.png per choice family.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Where --compare writes its figures (default: the directory holding the first RUN_DIR).")
+def command(run_dirs: tuple[Path, ...], eval_dir: Path | None, compare: bool, out: Path | None) -> None:
     """Write entropy, loss/accuracy and ROC figures, the architecture figure and report.md into RUN_DIR."""
-    for path in write_report(run_dir, eval_dir):
+    if compare:
+        from automm.report.compare import compare_runs
+
+        written = compare_runs(run_dirs, out if out is not None else run_dirs[0].resolve().parent)
+    else:
+        if len(run_dirs) > 1:
+            raise click.UsageError("one RUN_DIR, or several with --compare")
+        from automm.report import write_report
+
+        written = write_report(run_dirs[0], eval_dir)
+    for path in written:
         click.echo(f"wrote {path}")

@@ -13,26 +13,20 @@ import time
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 
 from automm import registry
 from automm.cli._space_options import space_options
-from automm.data.cache import FeatureCache
+from automm.cli._types import FINITE_FLOAT, SEED, no_verify_option, option_type
 from automm.errors import AutommError
-from automm.train.bilevel import (
-    ARCH,
-    CHECKPOINT,
-    SearchResult,
-    SearchSettings,
-    resume_search,
-    search,
-    space_for_cache,
-)
-from automm.train.common import resolve_device
-from automm.train.retraining import weights_note
+from automm.locking import owned
+from automm.train.settings import BALANCE_HELP, BALANCES, DEVICES, SearchSettings
+
+if TYPE_CHECKING:
+    from automm.train.bilevel import SearchResult
 
 STRATEGY_PREFIX = "strategy__"
 SPACE_PREFIX = "space__"
@@ -57,7 +51,7 @@ def _component_options(taken: set[str]) -> list[click.Option]:
         taken.add(flag)
         is_tuple = typing.get_origin(hint) is tuple
         out.append(click.Option(
-            [flag, SPACE_PREFIX + field], type=str if is_tuple else hint, default=None,
+            [flag, SPACE_PREFIX + field], type=str if is_tuple else option_type(hint), default=None,
             metavar="A,B,..." if is_tuple else None,
             help=f"Space config {field} ({'; '.join(owners)})."))
     strategies: dict[str, tuple[Any, list[str]]] = {}
@@ -70,7 +64,7 @@ def _component_options(taken: set[str]) -> list[click.Option]:
             continue
         taken.add(flag)
         out.append(click.Option(
-            [flag, STRATEGY_PREFIX + name], type=option.type, default=None,
+            [flag, STRATEGY_PREFIX + name], type=option_type(option.type), default=None,
             help=f"{option.help} (strategy {', '.join(owners)}; default {option.default})."))
     return out
 
@@ -132,7 +126,7 @@ def _print_epoch(record: Mapping[str, Any], epochs: int | None = None) -> None:
     def f(v: Any) -> str:
         return "n/a" if v is None else f"{v:.4f}"
 
-    entropy = " ".join(f"{k} {v:.4f}" for k, v in record["entropy"].items())
+    entropy = " ".join(f"{k} {f(v)}" for k, v in record["entropy"].items())
     total = f"/{epochs}" if epochs else ""
     click.echo(f"epoch {record['epoch']}{total}  train loss {f(record['train_loss'])} "
                f"acc {f(record['train_acc'])} | val acc {f(record['val_acc'])} auc {f(record['val_auc'])} "
@@ -140,7 +134,18 @@ def _print_epoch(record: Mapping[str, Any], epochs: int | None = None) -> None:
                f"| entropy {entropy} | {record['seconds']:.1f}s")
 
 
+def _on_epoch(run_dir: Path, record: Mapping[str, Any], epochs: int | None = None) -> None:
+    """Print the epoch; stop the run when its training loss was not finite (a NaN metric is
+    never printed as a result)."""
+    _print_epoch(record, epochs)
+    if record.get("train_loss") is None:
+        raise AutommError(f"{run_dir}: epoch {record['epoch']}: the training loss is not finite (NaN or "
+                          "infinity); the search stopped without an arch.json")
+
+
 def _print_result(result: SearchResult) -> None:
+    from automm.train.bilevel import ARCH
+
     m, run = result.architecture.metrics, result.run_dir
     arch = run / ARCH
     scores = ", ".join(f"val {k} {m[f'val_{k}']:.4f}" for k in ("acc", "auc") if m[f"val_{k}"] is not None)
@@ -161,31 +166,37 @@ def _print_result(result: SearchResult) -> None:
                              "directory); omitted: the space's default data (e.g. the demo corpus).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Run directory (default: runs/STRATEGY-TIMESTAMP).")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--epochs", type=int, default=SearchSettings.epochs, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=SearchSettings.epochs, show_default=True,
               help="Maximum number of epochs.")
-@click.option("--batch-size", type=int, default=SearchSettings.batch_size, show_default=True)
-@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
-@click.option("--entropy-tol", type=float, default=SearchSettings.entropy_tol, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1), default=SearchSettings.batch_size, show_default=True)
+@click.option("--device", default=SearchSettings.device, show_default=True, help=DEVICES + ".")
+@click.option("--entropy-tol", type=FINITE_FLOAT, default=SearchSettings.entropy_tol, show_default=True,
               help="Converged when every choice family's entropy changes by less than this ...")
-@click.option("--patience", type=int, default=SearchSettings.patience, show_default=True,
+@click.option("--patience", type=click.IntRange(0), default=SearchSettings.patience, show_default=True,
               help="... for this many consecutive epochs.")
+@click.option("--balance", type=click.Choice(BALANCES), default=SearchSettings.balance, show_default=True,
+              help=BALANCE_HELP)
 @click.option("--resume", type=click.Path(file_okay=False, path_type=Path), metavar="RUN_DIR",
               help="Continue the interrupted search in RUN_DIR with its recorded settings.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar per epoch (default: when stderr is a terminal).")
+@no_verify_option
 @click.pass_context
 def command(ctx: click.Context, strategy: str, space_name: str, data: str | None, out: Path | None,
             seed: int, epochs: int, batch_size: int, device: str, entropy_tol: float, patience: int,
-            resume: Path | None, progress: bool | None, **extra: Any) -> None:
-    """Search an architecture and write RUN_DIR/arch.json (plus metrics.jsonl and checkpoint.pt)."""
+            resume: Path | None, progress: bool | None, no_verify: bool, **extra: Any) -> None:
+    """Search an architecture and write RUN_DIR/arch.json (plus metrics.jsonl and checkpoint.pt).
+
+    RUN_DIR is owned by one process at a time (a lock file beside it)."""
     run_dir = resume or out or _default_run_dir(strategy)
     try:
-        if resume is not None:
-            result = _resume(ctx, run_dir, device, progress)
-        else:
-            result = _start(strategy, space_name, data, run_dir, seed, epochs, batch_size, device,
-                            entropy_tol, patience, progress, extra)
+        with owned(run_dir):
+            if resume is not None:
+                result = _resume(ctx, run_dir, device, progress)
+            else:
+                result = _start(strategy, space_name, data, run_dir, seed, epochs, batch_size, device,
+                                entropy_tol, patience, progress, not no_verify, extra)
     except KeyboardInterrupt:
         click.echo(f"automm: interrupted; continue with: automm search --resume {run_dir}", err=True)
         sys.exit(130)
@@ -194,28 +205,71 @@ def command(ctx: click.Context, strategy: str, space_name: str, data: str | None
 
 def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: int, epochs: int,
            batch_size: int, device: str, entropy_tol: float, patience: int, progress: bool | None,
-           extra: Mapping[str, Any]) -> SearchResult:
+           verify: bool, extra: Mapping[str, Any]) -> SearchResult:
+    from automm.data.cache import FeatureCache
+    from automm.train.bilevel import ARCH, CHECKPOINT, search, space_for_cache
+    from automm.train.common import resolve_device
+    from automm.train.retraining import weights_note
+
     definition = registry.spaces.get(space_name)
     factory, params = _strategy_params(strategy, extra)
     values = _space_values(definition, space_name, extra)
     settings = SearchSettings(epochs=epochs, batch_size=batch_size, seed=seed, entropy_tol=entropy_tol,
-                              patience=patience, device=device)
+                              patience=patience, device=device, balance=extra["balance"])
     method = factory(**params)
     if (out / CHECKPOINT).exists() or (out / ARCH).exists():
         raise AutommError(f"{out}: already holds a search; continue it with --resume {out} "
                           "or choose another --out")
-    resolve_device(device)
-    cache = FeatureCache.open(definition.prepare_data(data))
+    device_used = resolve_device(device)
+    cache = FeatureCache.open(definition.prepare_data(data), verify=verify)
+    for line in cache.notes:
+        click.echo(f"automm: note: {line}", err=True)
     space = space_for_cache(definition, values, cache)
-    click.echo(f"searching {space_name} with {strategy} on {cache.path} -> {out}")
+    click.echo(f"searching {space_name} with {strategy} on {cache.path} -> {out} (device {device_used})")
     note = weights_note(cache.manifest.get("source", {}))
     if note:
         click.echo(f"backbone weights of these features: {note}")
     return search(space, method, cache, settings, out, progress=progress,
-                  on_epoch=lambda r: _print_epoch(r, epochs))
+                  on_epoch=lambda r: _on_epoch(out, r, epochs))
+
+
+def _check_setup(path: Path) -> None:
+    """Refuse, in one line, a search checkpoint whose recorded setup, best architecture or
+    end state is malformed (the rest is checked by :func:`automm.train.bilevel.resume_search`)."""
+    from automm.ir import Architecture
+    from automm.train.checkpoint import check_state, load_checkpoint
+    from automm.train.settings import SearchSettings
+
+    state = load_checkpoint(path, "search")
+    check_state(path, state, {"setup": {"strategy": {"name": ""}, "space": {"name": "", "config": {}},
+                                        "data": {"path": "", "fingerprint": ""}, "settings": {}}})
+    unknown = set(state["setup"]["settings"]) - set(SearchSettings.__dataclass_fields__)
+    if unknown:
+        raise AutommError(f"{path}: inconsistent checkpoint: unknown setting(s) {sorted(unknown)!r:.80}")
+    if state.get("finished") not in (None, "converged", "max-epochs"):
+        raise AutommError(f"{path}: inconsistent checkpoint: finished {state.get('finished')!r:.40}")
+    best = state.get("best")
+    if best is not None or state.get("finished") is not None:
+        check_state(path, best, {"epoch": 0, "choices": {}, "acc": None, "auc": None, "loss": None}, "best")
+        space_setup = state["setup"]["space"]
+        definition = registry.spaces.get(space_setup["name"])
+        space = definition.build(definition.config_type.from_dict(space_setup["config"]))
+        choices = best["choices"]
+        if not all(isinstance(v, str) for v in choices.values()):
+            raise AutommError(f"{path}: inconsistent checkpoint: best.choices must be strings")
+        try:
+            Architecture(space.name, {}, choices).validate(space)
+        except AutommError as exc:
+            raise AutommError(f"{path}: inconsistent checkpoint: best: {exc}") from None
+        for key in ("acc", "auc", "loss"):
+            value = best[key]
+            if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
+                raise AutommError(f"{path}: inconsistent checkpoint: best.{key} must be a number")
 
 
 def _resume(ctx: click.Context, run_dir: Path, device: str, progress: bool | None) -> SearchResult:
+    from automm.train.bilevel import CHECKPOINT, resume_search
+
     ignored = [p.opts[0] for p in ctx.command.get_params(ctx)
                if p.name not in ("resume", "device", "progress") and p.name is not None
                and ctx.get_parameter_source(p.name) == ParameterSource.COMMANDLINE]
@@ -223,6 +277,7 @@ def _resume(ctx: click.Context, run_dir: Path, device: str, progress: bool | Non
         click.echo(f"automm: warning: --resume uses the run's recorded settings; ignoring "
                    f"{', '.join(ignored)}", err=True)
     explicit = ctx.get_parameter_source("device") == ParameterSource.COMMANDLINE
+    _check_setup(run_dir / CHECKPOINT)
     click.echo(f"resuming {run_dir}")
     return resume_search(run_dir, device=device if explicit else None, progress=progress,
-                         on_epoch=_print_epoch)
+                         on_epoch=lambda r: _on_epoch(run_dir, r))

@@ -1,15 +1,16 @@
-"""Feature caches and dataset layouts."""
+"""Feature caches and dataset layouts (names load on first use, see :mod:`automm._lazy`)."""
 
-from automm.data.cache import CLASSES, FORMAT, SPLITS, FeatureCache, write_cache
-from automm.data.dataset import DatasetLayout, MediaSample, identity_disjoint_split
+from automm._lazy import lazy_exports
 
-__all__ = [
-    "CLASSES",
-    "FORMAT",
-    "SPLITS",
-    "DatasetLayout",
-    "FeatureCache",
-    "MediaSample",
-    "identity_disjoint_split",
-    "write_cache",
-]
+_EXPORTS = {
+    "CLASSES": ".names",
+    "FORMAT": ".cache",
+    "SPLITS": ".names",
+    "FeatureCache": ".cache",
+    "write_cache": ".cache",
+    "DatasetLayout": ".dataset",
+    "MediaSample": ".dataset",
+    "identity_disjoint_split": ".dataset",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

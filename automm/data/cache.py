@@ -15,20 +15,22 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from automm.data.manifest import check_manifest, check_samples
+from automm.data.names import CLASSES
 from automm.errors import CacheError
 from automm.fileio import atomic_path, read_json, write_json
+from automm.locking import owned
 
 FORMAT = "automm.cache/1"
-SPLITS = ("train", "val", "test")
-CLASSES = ("real", "fake")
 
 
 def tap_filename(tap: str) -> str:
@@ -36,13 +38,29 @@ def tap_filename(tap: str) -> str:
     return tap.replace("/", "_") + ".npy"
 
 
-def fingerprint(taps: Mapping[str, np.ndarray], samples: Sequence[Mapping[str, Any]]) -> str:
-    """sha256 over the tap arrays and the sample records (ids, labels, splits)."""
+CHUNK_BYTES = 32 * 2**20
+"""Bytes of tap data read at a time while hashing (bounded memory for any cache size)."""
+
+
+def fingerprint(taps: Mapping[str, np.ndarray], samples: Sequence[Mapping[str, Any]],
+                *, require_finite: Path | None = None) -> str:
+    """sha256 over the tap arrays and the sample records (ids, labels, splits), read in chunks.
+
+    With ``require_finite`` (the cache directory), a NaN or infinite value raises
+    :class:`CacheError` naming the tap file and the sample.
+    """
     h = hashlib.sha256()
     for name in sorted(taps):
-        arr = np.ascontiguousarray(taps[name])
+        arr = taps[name]
         h.update(f"{name}:{arr.dtype}:{arr.shape}".encode())
-        h.update(arr.tobytes())
+        rows = max(1, CHUNK_BYTES // max(1, arr[:1].nbytes))
+        for start in range(0, len(arr), rows):
+            chunk = np.ascontiguousarray(arr[start:start + rows])
+            h.update(memoryview(chunk).cast("B"))
+            if require_finite is not None and not np.isfinite(chunk).all():
+                row = start + int(np.flatnonzero(~np.isfinite(chunk).reshape(len(chunk), -1).all(1))[0])
+                raise CacheError(f"{require_finite / tap_filename(name)}: non-finite value (NaN or "
+                                 f"infinity) in tap {name!r}, sample {samples[row]['id']!r}")
     for s in samples:
         h.update(f"{s['id']}|{s['label']}|{s.get('identity', '')}|{s.get('split', '')}\n".encode())
     return h.hexdigest()
@@ -57,18 +75,20 @@ def write_cache(
     skipped: Sequence[Mapping[str, Any]] = (),
     classes: Sequence[str] = CLASSES,
 ) -> Path:
-    """Write a complete cache directory atomically (a temp directory renamed into place).
+    """Write a complete cache directory atomically (a temp directory renamed into place; an
+    existing cache is renamed aside first and deleted last), owning ``path`` meanwhile.
 
     Each sample needs ``id`` (unique), ``label`` (index into ``classes``), ``identity``
     and ``split`` (one of train/val/test).
     """
     out = Path(path)
     n = len(samples)
-    _check_samples(out, samples, len(classes))
+    check_samples(out, list(samples), len(classes))
     for name, arr in taps.items():
         if arr.ndim != 3 or arr.shape[0] != n:
             raise CacheError(f"{out}: tap {name!r} has shape {arr.shape}; expected ({n}, C, L)")
-    fp = fingerprint(taps, samples)
+    taps = {name: np.ascontiguousarray(arr, dtype=np.float32) for name, arr in taps.items()}
+    fp = fingerprint(taps, samples, require_finite=out)
     manifest = {
         "format": FORMAT,
         "taps": {name: {"shape": list(arr.shape[1:]), "file": tap_filename(name),
@@ -79,26 +99,11 @@ def write_cache(
         "source": dict(source or {}),
         "skipped": [dict(s) for s in skipped],
     }
-    with atomic_path(out, directory=True) as tmp:
+    with owned(out), atomic_path(out, directory=True) as tmp:
         for name, arr in taps.items():
-            np.save(tmp / tap_filename(name), np.asarray(arr, dtype=np.float32))
+            np.save(tmp / tap_filename(name), arr)
         write_json(tmp / "manifest.json", manifest)
     return out
-
-
-def _check_samples(path: Path, samples: Sequence[Mapping[str, Any]], num_classes: int) -> None:
-    seen: set[str] = set()
-    for s in samples:
-        for key in ("id", "label", "identity", "split"):
-            if key not in s:
-                raise CacheError(f"{path}: sample {s.get('id', '?')!r} lacks {key!r}")
-        if s["id"] in seen:
-            raise CacheError(f"{path}: duplicate sample id {s['id']!r}")
-        seen.add(s["id"])
-        if s["split"] not in SPLITS:
-            raise CacheError(f"{path}: sample {s['id']!r} has unknown split {s['split']!r}")
-        if not isinstance(s["label"], int) or not 0 <= s["label"] < num_classes:
-            raise CacheError(f"{path}: sample {s['id']!r} has invalid label {s['label']!r}")
 
 
 @dataclass
@@ -110,37 +115,38 @@ class FeatureCache:
     arrays: dict[str, np.ndarray]
     labels: np.ndarray
     splits: np.ndarray
+    notes: list[str] = field(default_factory=list)
+    """Things the user should know (e.g. a tap converted to float32)."""
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> FeatureCache:
-        """Open and validate ``path``; problems raise :class:`CacheError` naming the cache."""
+    def open(cls, path: str | os.PathLike[str], *, verify: bool = True) -> FeatureCache:
+        """Open and validate ``path``; problems raise :class:`CacheError` naming the cache.
+
+        The manifest's schema, each tap file's dtype and shape, and (with ``verify``) the
+        fingerprint over all tap data and the absence of NaN/infinity are checked; a cache
+        that was half written or half deleted fails here. Tap files that are floating point
+        but not native float32 are converted in memory (with a note).
+        """
         root = Path(path)
         if not root.is_dir():
             raise CacheError(f"{root}: no such feature cache directory")
         manifest = read_json(root / "manifest.json", CacheError)
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            fmt = manifest.get("format") if isinstance(manifest, dict) else None
-            raise CacheError(f"{root}: unsupported cache format {fmt!r} (expected {FORMAT!r})")
-        try:
-            samples = manifest["samples"]
-            classes = manifest["classes"]
-            taps = manifest["taps"]
-            _check_samples(root, samples, len(classes))
-        except (KeyError, TypeError) as exc:
-            raise CacheError(f"{root}: malformed manifest.json ({exc})") from None
-        arrays = {}
-        for name, info in taps.items():
-            file = root / info["file"]
-            try:
-                arr = np.load(file, mmap_mode="r", allow_pickle=False)
-            except (OSError, ValueError) as exc:
-                raise CacheError(f"{file}: cannot read tap {name!r}: {exc}") from None
-            if arr.shape != (len(samples), *info["shape"]):
-                raise CacheError(f"{file}: shape {arr.shape} does not match the manifest")
+        check_manifest(root, manifest, FORMAT)
+        samples = manifest["samples"]
+        arrays, notes = {}, []
+        for name, info in manifest["taps"].items():
+            arr, note = _load_tap(root / info["file"], name, (len(samples), *info["shape"]))
             arrays[name] = arr
+            if note:
+                notes.append(note)
+        if verify and fingerprint(arrays, samples, require_finite=root) != manifest["fingerprint"]:
+            raise CacheError(f"{root}: the tap data does not match the manifest's fingerprint (a "
+                             "corrupt, half-written or modified cache); extract it again")
+        converted = {name: a if a.dtype == np.float32 else np.asarray(a, dtype=np.float32)
+                     for name, a in arrays.items()}
         labels = np.array([s["label"] for s in samples], dtype=np.int64)
         splits = np.array([s["split"] for s in samples])
-        return cls(root, manifest, arrays, labels, splits)
+        return cls(root, manifest, converted, labels, splits, notes)
 
     @property
     def taps(self) -> dict[str, tuple[int, int]]:
@@ -160,6 +166,11 @@ class FeatureCache:
     def __len__(self) -> int:
         return len(self.labels)
 
+    @property
+    def classes(self) -> list[str]:
+        """The class names (a sample's label indexes them)."""
+        return self.manifest["classes"]
+
     def indices(self, split: str) -> np.ndarray:
         """Row indices of one split."""
         return np.flatnonzero(self.splits == split)
@@ -176,3 +187,30 @@ class FeatureCache:
         if missing:
             raise CacheError(f"{self.path}: incompatible cache: missing tap(s) {', '.join(missing)} "
                              f"(has {', '.join(self.arrays) or 'none'})")
+
+
+def _load_tap(file: Path, name: str, shape: tuple[int, ...]) -> tuple[np.ndarray, str | None]:
+    """Memory-map one regular ``.npy`` tap file of ``shape``; floating dtypes other than native
+    float32 are accepted with a note (converted on open), anything else is an error."""
+    try:
+        mode = file.stat().st_mode
+    except OSError as exc:
+        raise CacheError(f"{file}: cannot read tap {name!r}: {exc.strerror or exc} (a half-written "
+                         "or half-deleted cache?)") from None
+    if not stat.S_ISREG(mode):
+        raise CacheError(f"{file}: tap {name!r} is not a regular file")
+    try:
+        arr = np.load(file, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        reason = (str(exc).splitlines() or ["empty or truncated file"])[0][:200]
+        raise CacheError(f"{file}: cannot read tap {name!r}: {reason}") from None
+    if not isinstance(arr, np.ndarray):
+        raise CacheError(f"{file}: tap {name!r} is not a single .npy array")
+    if arr.dtype.kind != "f":
+        raise CacheError(f"{file}: tap {name!r} has dtype {arr.dtype}; expected float32")
+    if arr.shape != shape:
+        raise CacheError(f"{file}: shape {arr.shape} does not match the manifest {shape}")
+    native = np.dtype(np.float32)
+    if arr.dtype != native:
+        return arr, f"{file}: tap {name!r} stored as {arr.dtype.str}; converted to native float32"
+    return arr, None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from automm.data.cache import SPLITS
+from automm.data.names import SPLITS
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """Synthetic feature caches with a planted multimodal signal (tests and benchmarks).
 
 Each sample draws two latent values ``z_image`` and ``z_audio`` with random signs and
-magnitudes in ``[0.5, 1.5]``; its label is 1 (fake) when the two signs differ (an XOR).
-``z_image`` is written along a fixed channel direction into one image tap and ``z_audio``
-into one audio tap; every other tap is pure noise. Neither planted tap alone says anything
-about the label: only their combination does. Every tap also carries a per-identity offset
+magnitudes in ``[0.5, 1.5]``. With ``signal_kind="xor"`` (default) its label is 1 (fake) when
+the two signs differ: neither planted tap alone says anything about the label, only their
+combination does. With ``"sum"`` the label is 1 when ``z_image + z_audio > 0``: each planted tap
+alone predicts it in part, the two together fully. ``z_image`` is written along a fixed channel
+direction into one image tap and ``z_audio`` into one audio tap; every other tap is pure noise.
+Every tap also carries a per-identity offset
 (a nuisance that identity-disjoint splits keep out of the test set).
 """
 
@@ -22,6 +24,7 @@ from automm.data.dataset import MediaSample, identity_disjoint_split
 RESNET_LIKE_CHANNELS = (4, 8, 16, 32)
 """Default tap channels: the four ResNet stages, scaled down 16x for speed."""
 RESNET_LIKE_LENGTHS = (16, 8, 4, 2)
+SIGNAL_KINDS = ("xor", "sum")
 """Default tap lengths: positions halve from stage to stage, as in a ResNet."""
 
 
@@ -39,6 +42,7 @@ def make_synthetic_cache(
     noise: float = 1.0,
     identity_noise: float = 0.5,
     shuffle_labels: bool = False,
+    signal_kind: str = "xor",
     fractions: Sequence[float] = (0.6, 0.2, 0.2),
     seed: int = 0,
 ) -> Path:
@@ -61,7 +65,10 @@ def make_synthetic_cache(
     n = identities * per_identity
     identity = np.repeat(np.arange(identities), per_identity)
     latent = rng.choice([-1.0, 1.0], size=(2, n)) * rng.uniform(0.5, 1.5, size=(2, n))
-    labels = (latent[0] * latent[1] < 0).astype(np.int64)
+    if signal_kind not in SIGNAL_KINDS:
+        raise ValueError(f"signal_kind must be one of {', '.join(SIGNAL_KINDS)}")
+    fake = latent[0] * latent[1] < 0 if signal_kind == "xor" else latent[0] + latent[1] > 0
+    labels = fake.astype(np.int64)
     arrays: dict[str, np.ndarray] = {}
     for name in taps:
         stage = int(name.split("/")[1]) - 1
@@ -83,5 +90,6 @@ def make_synthetic_cache(
     samples = [{"id": s.id, "label": s.label, "identity": s.identity, "split": split[s.id]}
                for s in media]
     source = {"kind": "synthetic", "generator": "automm.data.synthetic", "signal": list(signal),
-              "shuffled_labels": shuffle_labels, "seed": seed, "weights": "synthetic"}
+              "signal_kind": signal_kind, "shuffled_labels": shuffle_labels, "seed": seed,
+              "weights": "synthetic"}
     return write_cache(path, arrays, samples, source=source)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -35,7 +37,15 @@ class Choice:
 
 @dataclass(frozen=True)
 class SpaceConfig:
-    """Base of space hyper-parameters; subclasses add fields with defaults."""
+    """Base of space hyper-parameters; subclasses add fields with defaults.
+
+    ``limits`` bounds numeric fields (for a dict field: each value) to ``(low, high)``
+    inclusive; :meth:`from_dict` enforces them, so a config read from a file can neither
+    allocate without bound nor build a degenerate space. Tuples and dicts hold at most
+    :data:`MAX_ITEMS` items.
+    """
+
+    limits: ClassVar[Mapping[str, tuple[float, float]]] = {}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""
@@ -52,6 +62,8 @@ class SpaceConfig:
             raise ArchitectureError(f"unknown space config key(s): {', '.join(unknown)}")
         hints = typing.get_type_hints(cls)
         values = {k: _coerce(k, v, hints[k]) for k, v in data.items()}
+        for key, value in values.items():
+            _check_limit(key, value, cls.limits.get(key))
         try:
             config = cls(**values)
         except (TypeError, ValueError) as exc:
@@ -67,8 +79,24 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+MAX_ITEMS = 256
+"""Most items of a tuple or dict config field."""
+
+
+def _check_limit(key: str, value: Any, limit: tuple[float, float] | None) -> None:
+    items = value.values() if isinstance(value, dict) else (value,)
+    for item in items:
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ArchitectureError(f"space config {key!r} must be finite")
+        if limit is not None and isinstance(item, int | float) and not limit[0] <= item <= limit[1]:
+            raise ArchitectureError(f"space config {key!r} must be between {limit[0]} and {limit[1]} "
+                                    f"(got {item})")
+
+
 def _coerce(key: str, value: Any, hint: Any) -> Any:
     origin = typing.get_origin(hint)
+    if isinstance(value, list | tuple | dict) and len(value) > MAX_ITEMS:
+        raise ArchitectureError(f"space config {key!r} has more than {MAX_ITEMS} items")
     if origin is tuple:
         if not isinstance(value, list | tuple):
             raise ArchitectureError(f"space config {key!r} must be a list")
@@ -85,6 +113,8 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         raise ArchitectureError(f"space config {key!r} must be a number")
     if hint is str and not isinstance(value, str):
         raise ArchitectureError(f"space config {key!r} must be a string")
+    if hint is str and (len(value) > 200 or not value.isprintable()):
+        raise ArchitectureError(f"space config {key!r} must be a short printable string")
     return value
 
 

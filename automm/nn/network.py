@@ -54,10 +54,19 @@ class CellProjection(nn.Module):
         return F.relu(self.bn(self.conv(x)))
 
 
-def _mix(weights: Tensor, values: list[Tensor]) -> Tensor:
-    """sum_k weights[..., k] * values[k] as one matrix product (weights ``(K,)`` or ``(J, K)``)."""
-    stacked = torch.stack(values)
-    mixed = weights.to(stacked.dtype) @ stacked.flatten(1)
+def _mix(weights: Tensor, values: list[Tensor], per_example: bool = False) -> Tensor:
+    """sum_k weights[..., k] * values[k] as one matrix product.
+
+    ``weights`` is ``(K,)`` or ``(J, K)`` (J mixtures of the same values), shared by the batch;
+    with ``per_example`` it is ``(B, K)`` or ``(J, B, K)``: example b mixes its own values.
+    """
+    stacked = torch.stack(values)  # (K, B, ...)
+    flat = stacked.flatten(2) if per_example else stacked.flatten(1)
+    w = weights.to(stacked.dtype)
+    if per_example:
+        mixed = torch.einsum("...bk,kbn->...bn", w, flat)
+        return mixed.view(*weights.shape[:-1], *stacked.shape[2:])
+    mixed = w @ flat
     return mixed.view(*weights.shape[:-1], *stacked.shape[1:])
 
 
@@ -65,7 +74,8 @@ class FusionNetwork(nn.Module):
     """Taps -> reducers -> cells of fusion steps -> head (pool, dropout, linear).
 
     ``forward(taps, weights=None)``: ``taps`` maps tap names to ``(B, channels, L')``;
-    ``weights`` maps each choice name to a weight vector over its candidates (supernet only).
+    ``weights`` maps each choice name to its weights over its candidates (supernet only):
+    ``(K,)`` shared by the batch or ``(B, K)`` per example.
     """
 
     def __init__(
@@ -135,7 +145,8 @@ class FusionNetwork(nn.Module):
             groups.setdefault(self.space.choices[slot].candidates, []).append(slot)
         out: dict[str, Tensor] = {}
         for cands, names in groups.items():
-            mixed = _mix(torch.stack([weights[n] for n in names]), [values[c] for c in cands])
+            w = torch.stack([weights[n] for n in names])
+            mixed = _mix(w, [values[c] for c in cands], per_example=w.dim() == 3)
             out.update(zip(names, mixed.unbind(0), strict=True))
         return [out[slot] for slot in slots]
 
@@ -158,7 +169,8 @@ class FusionNetwork(nn.Module):
                 if self.fixed is not None:
                     out = next(iter(ops.values()))(x, y)
                 else:
-                    out = _mix(weights[f"{step}/op"], [op(x, y) for op in ops.values()])
+                    w = weights[f"{step}/op"]
+                    out = _mix(w, [op(x, y) for op in ops.values()], per_example=w.dim() == 2)
                 values[step] = out
                 step_outs.append(out)
             values[cell] = module.proj(torch.cat(step_outs, dim=1))

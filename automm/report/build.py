@@ -19,6 +19,7 @@ from automm.fileio import read_json, write_text
 from automm.ir import Architecture, load_architecture
 from automm.render import architecture_graph, write_graph
 from automm.report.figures import entropy_figure, roc_figure, training_figure
+from automm.report.markdown import escape
 
 REPORT = "report.md"
 ENTROPY = "entropy.png"
@@ -106,14 +107,14 @@ def write_report(
     arch = load_architecture(run / "arch.json")
     evaluation = find_eval_dir(run, Path(eval_dir) if eval_dir is not None else None)
     written: list[Path] = []
-    md = [f"# Report: {run.name}", "", _summary(arch), ""]
+    md = [f"# Report: {escape(run.name)}", "", _summary(arch), ""]
     eval_arch = evaluation / "arch.json" if evaluation else None
     provenance = [arch.provenance]
     if eval_arch is not None and eval_arch != run / "arch.json" and eval_arch.is_file():
         provenance.append(load_architecture(eval_arch).provenance)
     flagged = sorted({k for p in provenance for k in random_init_keys(p)})
     if flagged:
-        md += [f"> **Backbones were randomly initialised** (provenance: {', '.join(flagged)}): the "
+        md += [f"> **Backbones were randomly initialised** (provenance: {escape(', '.join(flagged))}): the "
                "features carry no pretrained knowledge, so these numbers are not comparable with "
                "results on pretrained backbones.", ""]
     md += ["## Architecture", "", *_architecture_section(arch, run, written), ""]
@@ -127,13 +128,13 @@ def write_report(
 
 
 def _summary(arch: Architecture) -> str:
-    config = ", ".join(f"{k}={_cell(v)}" for k, v in arch.config.items() if k != "tap_channels")
+    config = ", ".join(f"{escape(k)}={_cell(v)}" for k, v in arch.config.items() if k != "tap_channels")
     text = f"Space `{arch.space}` ({config})"
     strategy = dict(arch.strategy)
     if strategy:
         name = strategy.pop("name", "?")
-        params = ", ".join(f"{k}={_cell(v)}" for k, v in strategy.items())
-        text += f", strategy `{name}`" + (f" ({params})" if params else "")
+        params = ", ".join(f"{escape(k)}={_cell(v)}" for k, v in strategy.items())
+        text += f", strategy {escape(name)}" + (f" ({params})" if params else "")
     return text + "."
 
 
@@ -200,10 +201,12 @@ def _evaluation_section(evaluation: Path, run: Path, written: list[Path]) -> lis
 def _table(metrics: Mapping[str, Any]) -> list[str]:
     if not metrics:
         return ["(none recorded)"]
-    return ["| metric | value |", "| --- | --- |", *(f"| {k} | {_cell(v)} |" for k, v in metrics.items())]
+    return ["| metric | value |", "| --- | --- |",
+            *(f"| {escape(k)} | {_cell(v)} |" for k, v in metrics.items())]
 
 
 def _cell(value: Any) -> str:
+    """``value`` as escaped Markdown text (:func:`automm.report.markdown.escape`)."""
     if value is None:
         return "n/a"
     if isinstance(value, float):
@@ -211,7 +214,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
         return f"{value:,}"
     if isinstance(value, list | tuple) and all(isinstance(v, str | int | float) for v in value):
-        return ",".join(map(str, value))
+        return escape(",".join(map(str, value)))
     if isinstance(value, list | tuple | Mapping):
-        return json.dumps(value, separators=(",", ":")).replace("|", "\\|")
-    return str(value)
+        return escape(json.dumps(value, separators=(",", ":")))
+    return escape(value)

@@ -49,6 +49,38 @@ def entropy_figure(records: Sequence[Mapping[str, Any]], out: str | os.PathLike[
     return _save(fig, out)
 
 
+def entropy_compare_figures(runs: Mapping[str, Sequence[Mapping[str, Any]]],
+                            out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Entropy per epoch of several runs overlaid (the paper's Figure 1b: STGS against softmax):
+    ``entropy-compare.png`` with one panel per choice family, and ``entropy-compare-FAMILY.png``
+    for each family alone. ``runs`` maps a legend label to a run's metrics.jsonl records."""
+    families: dict[str, None] = {}
+    for records in runs.values():
+        for r in records:
+            families.update(dict.fromkeys(r.get("entropy") or {}))
+    if not families:
+        raise AutommError("no entropy recorded in the runs to compare")
+    out = Path(out_dir)
+    fig = _figure(len(families))
+    panels = [(fig, ax, family) for ax, family in zip(fig.axes, families, strict=True)]
+    singles = []
+    for family in families:
+        single = _figure(1)
+        singles.append((single, family))
+        panels.append((single, single.axes[0], family))
+    for _, ax, family in panels:
+        for label, records in runs.items():
+            values = [_number((r.get("entropy") or {}).get(family)) for r in records]
+            ax.plot(_epochs(records), values, marker=".", label=label)
+        symbol = FAMILY_SYMBOLS.get(family)
+        ax.set(xlabel="epoch", ylabel="entropy (nats)",
+               title=f"{family} ({symbol})" if symbol else family)
+        ax.legend(fontsize="small")
+    written = [_save(fig, out / "entropy-compare.png")]
+    written += [_save(single, out / f"entropy-compare-{family}.png") for single, family in singles]
+    return written
+
+
 def training_figure(records: Sequence[Mapping[str, Any]], out: str | os.PathLike[str],
                     title: str = "") -> Path:
     """Loss, accuracy and AUC per epoch: one panel each among :data:`TRAINING_PANELS` with data."""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -15,16 +15,7 @@ from torch import Tensor, nn
 from automm.errors import AutommError
 from automm.ir.architecture import Architecture
 from automm.ir.space import INPUT, Choice, SearchSpace
-
-
-@dataclass(frozen=True)
-class StrategyOption:
-    """A strategy parameter exposed as ``--<name>`` on ``automm search``."""
-
-    name: str
-    type: type
-    default: Any
-    help: str
+from automm.strategy.options import StrategyOption
 
 
 def adam(params: Iterable[nn.Parameter], **options: Any) -> torch.optim.Adam:
@@ -44,6 +35,8 @@ class Strategy(ABC):
 
     name: ClassVar[str] = ""
     options: ClassVar[tuple[StrategyOption, ...]] = ()
+    schedule_per_batch: ClassVar[bool] = False
+    """Step the weight schedule after every batch (at fractional epochs), not every epoch."""
 
     def __init__(self, **params: Any) -> None:
         known = {o.name: o for o in self.options}
@@ -63,13 +56,19 @@ class Strategy(ABC):
                 for name, c in space.choices.items()}
 
     @abstractmethod
-    def weights(self, choice: Choice, logits: Tensor, training: bool) -> Tensor:
-        """Weights over ``choice``'s candidates used by the supernet's forward."""
+    def weights(self, choice: Choice, logits: Tensor, training: bool,
+                batch: int | None = None) -> Tensor:
+        """Weights over ``choice``'s candidates used by the supernet's forward: ``(K,)`` shared
+        by the batch, or ``(batch, K)`` per example (only when ``batch`` is given: the number of
+        examples of the forward they are for)."""
 
-    def all_weights(self, space: SearchSpace, logits: Mapping[str, Tensor],
-                    training: bool) -> dict[str, Tensor]:
-        """Weights for every choice (subclasses may vectorise this)."""
-        return {name: self.weights(c, logits[name], training) for name, c in space.choices.items()}
+    def all_weights(self, space: SearchSpace, logits: Mapping[str, Tensor], training: bool,
+                    batch: int | None = None) -> dict[str, Tensor]:
+        """Weights for every choice (subclasses may vectorise this). A :meth:`weights` without
+        the ``batch`` parameter (the first contract) is called without it."""
+        extra = {"batch": batch} if "batch" in inspect.signature(self.weights).parameters else {}
+        return {name: self.weights(c, logits[name], training, **extra)
+                for name, c in space.choices.items()}
 
     def probabilities(self, logits: Tensor) -> Tensor:
         """The categorical distribution a logit vector stands for (entropy, derivation)."""

@@ -1,28 +1,28 @@
-"""Training: the bilevel search loop, retraining/evaluation, metrics, batching, checkpoints."""
+"""Training: the bilevel search loop, retraining/evaluation, metrics, batching, checkpoints.
 
-from automm.train.batches import SplitData, load_splits
-from automm.train.bilevel import SearchResult, SearchSettings, family_entropy, resume_search, search
-from automm.train.checkpoint import load_checkpoint, save_checkpoint
-from automm.train.common import one_hot_weights, predict
-from automm.train.metrics import accuracy, equal_error_rate, roc_auc
-from automm.train.retraining import RetrainResult, RetrainSettings, retrain
+Names load on first use (:mod:`automm._lazy`); :mod:`automm.train.settings` needs no torch.
+"""
 
-__all__ = [
-    "RetrainResult",
-    "RetrainSettings",
-    "SearchResult",
-    "SearchSettings",
-    "SplitData",
-    "accuracy",
-    "equal_error_rate",
-    "family_entropy",
-    "load_checkpoint",
-    "load_splits",
-    "one_hot_weights",
-    "predict",
-    "resume_search",
-    "retrain",
-    "roc_auc",
-    "save_checkpoint",
-    "search",
-]
+from automm._lazy import lazy_exports
+
+_EXPORTS = {
+    "RetrainResult": ".retraining",
+    "RetrainSettings": ".settings",
+    "SearchResult": ".bilevel",
+    "SearchSettings": ".settings",
+    "SplitData": ".batches",
+    "accuracy": ".metrics",
+    "equal_error_rate": ".metrics",
+    "family_entropy": ".bilevel",
+    "load_checkpoint": ".checkpoint",
+    "load_splits": ".batches",
+    "one_hot_weights": ".common",
+    "predict": ".common",
+    "resume_search": ".bilevel",
+    "retrain": ".retraining",
+    "roc_auc": ".metrics",
+    "save_checkpoint": ".checkpoint",
+    "search": ".bilevel",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from automm.data.cache import FeatureCache
 from automm.errors import CacheError
+from automm.train.balance import Balance
 
 PRELOAD_BYTES = 2 * 2**30
 """Caches (the used taps of the requested splits) up to this size are loaded into tensors."""
@@ -23,15 +24,19 @@ class SplitData:
     """One split of a cache (rows, labels and the taps a network reads) on a device."""
 
     def __init__(self, cache: FeatureCache, split: str, taps: Sequence[str], device: torch.device,
-                 preload: bool) -> None:
+                 preload: bool, balance: str = "none") -> None:
         self.cache = cache
         self.split = split
         self.taps = list(taps)
         self.device = device
         self.rows = cache.indices(split)
         if self.rows.size == 0:
-            raise CacheError(f"{cache.path}: the {split!r} split is empty")
+            notes = cache.manifest.get("source", {}).get("dataset", {}).get("split", {}).get("notes", [])
+            why = next((n for n in notes if f"split {split!r}" in n), "re-extract with other --fractions, "
+                       "--split random or --linked keep")
+            raise CacheError(f"{cache.path}: the {split!r} split is empty ({why})")
         self.labels = torch.from_numpy(cache.labels[self.rows]).to(device)
+        self.balance = Balance(balance, self.labels, len(cache.manifest["classes"]))
         self.ids = [cache.samples[r]["id"] for r in self.rows]
         self.tensors: dict[str, Tensor] | None = None
         if preload:
@@ -50,6 +55,10 @@ class SplitData:
             taps = {t: x.to(self.device, non_blocking=True) for t, x in batch.items()}
         return taps, self.labels[index]
 
+    def loss(self, logits: Tensor, labels: Tensor) -> Tensor:
+        """Training loss of a batch of this split (class-weighted when its balance says so)."""
+        return self.balance.loss(logits, labels)
+
     def num_batches(self, batch_size: int, train: bool = False) -> int:
         """How many batches :meth:`batches` yields."""
         full, rest = divmod(len(self), batch_size)
@@ -59,10 +68,14 @@ class SplitData:
               ) -> list[Tensor]:
         """Positions of each batch: shuffled with ``generator`` (in order without one).
 
-        In training a last batch of a single sample is dropped (batch norm needs two).
+        In training a last batch of a single sample is dropped (batch norm needs two), and the
+        split's class balance (``oversample``) decides the positions.
         """
         n = len(self)
-        perm = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+        if generator is None:
+            perm = torch.arange(n)
+        else:
+            perm = self.balance.permutation(n, generator) if train else torch.randperm(n, generator=generator)
         return list(perm.split(batch_size))[: self.num_batches(batch_size, train)]
 
     def batches(self, batch_size: int, generator: torch.Generator | None = None,
@@ -73,11 +86,12 @@ class SplitData:
 
 
 def load_splits(cache: FeatureCache, splits: Sequence[str], taps: Sequence[str],
-                device: torch.device, preload_bytes: int = PRELOAD_BYTES) -> dict[str, SplitData]:
-    """The requested splits of ``cache`` restricted to ``taps``; preloaded when they fit
-    in ``preload_bytes`` together."""
+                device: torch.device, preload_bytes: int = PRELOAD_BYTES, balance: str = "none"
+                ) -> dict[str, SplitData]:
+    """The requested splits of ``cache`` restricted to ``taps``, training batches balanced by
+    ``balance``; preloaded when they fit in ``preload_bytes`` together."""
     cache.require_taps(taps)
     rows = sum(int(cache.indices(s).size) for s in splits)
     per_row = sum(int(np.prod(cache.taps[t])) * 4 for t in taps)
     preload = rows * per_row <= preload_bytes
-    return {s: SplitData(cache, s, taps, device, preload) for s in splits}
+    return {s: SplitData(cache, s, taps, device, preload, balance) for s in splits}

@@ -8,18 +8,20 @@ fine-tuned for one pass over at most ``FINETUNE_SAMPLES`` training samples (fixe
 batch-norm statistics, no randomness) and is then evaluated. Scoring the inherited weights
 as they are (the supernet with one-hot weights) is cheaper but a poor proxy: the supernet's
 later layers are co-adapted to mixtures of candidates. The best derived architecture
-(highest validation accuracy, ties by AUC, the earlier epoch on a full tie) is the result.
+(highest validation accuracy, ties by the lower validation loss) is the result.
 
 The run directory holds ``checkpoint.pt`` (every epoch, atomically), ``metrics.jsonl`` (one
 record per epoch) and, when the search ends, ``arch.json``. Search stops when the entropy of
-every choice family changed by less than ``entropy_tol`` for ``patience`` consecutive epochs,
-or after ``epochs``. :func:`resume_search` continues from the last checkpoint to the same
-result as an uninterrupted run (bitwise on CPU).
+every choice family changed by less than ``entropy_tol`` and the derived architecture stayed
+the same over ``patience`` consecutive epochs (converged), or after ``epochs``.
+:func:`resume_search` continues from the last checkpoint to the same result as an
+uninterrupted run (bitwise on CPU).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,19 +30,21 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from automm import __version__, registry
 from automm.data.cache import FeatureCache
-from automm.errors import AutommError, CacheError
+from automm.errors import CacheError
 from automm.ir.architecture import Architecture, save_architecture
 from automm.ir.space import SearchSpace, SpaceDefinition
 from automm.nn.network import FusionNetwork, count_parameters
 from automm.strategy.base import Strategy, adam
+from automm.train.balance import class_counts
 from automm.train.batches import SplitData, load_splits
 from automm.train.checkpoint import (
+    check_state,
     load_checkpoint,
+    restoring,
     rng_state,
     save_checkpoint,
     seed_everything,
@@ -50,7 +54,6 @@ from automm.train.common import (
     EpochCallback,
     Stopwatch,
     better,
-    check_positive,
     data_record,
     inherit_weights,
     predict,
@@ -60,6 +63,7 @@ from automm.train.common import (
     write_jsonl,
 )
 from automm.train.metrics import finite_or_none
+from automm.train.settings import SearchSettings
 
 # Scoring a derived architecture: one pass over at most FINETUNE_SAMPLES training samples with
 # Adam at the search's initial weight learning rate and weight decay.
@@ -70,23 +74,6 @@ FINETUNE_WEIGHT_DECAY = 3e-3
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
 ARCH = "arch.json"
-
-
-@dataclass(frozen=True)
-class SearchSettings:
-    """Loop settings (the paper: batch 8, stop when the entropy stays constant)."""
-
-    epochs: int = 30
-    batch_size: int = 8
-    seed: int = 0
-    entropy_tol: float = 1e-4
-    patience: int = 5
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        check_positive(self, "epochs", "batch_size", "patience")
-        if self.entropy_tol < 0:
-            raise AutommError("--entropy-tol must be >= 0")
 
 
 @dataclass
@@ -114,11 +101,18 @@ def family_entropy(space: SearchSpace, strategy: Strategy, logits: Mapping[str, 
 
 
 def converged(history: list[Mapping[str, Any]], tol: float, patience: int) -> bool:
-    """Whether every family's entropy changed by less than ``tol`` in each of the last
-    ``patience`` epochs."""
+    """Whether, over each of the last ``patience`` epochs, every family's entropy changed by
+    less than ``tol`` and the derived architecture stayed the same, after the total entropy fell
+    by at least ``patience * tol`` since the first epoch (distributions that never left uniform
+    have not converged: the search has not started)."""
     if len(history) <= patience:
         return False
-    for prev, cur in zip(history[-patience - 1:-1], history[-patience:], strict=True):
+    window = history[-patience - 1:]
+    if any(h["choices"] != window[-1]["choices"] for h in window):
+        return False
+    if sum(history[0]["entropy"].values()) - sum(window[-1]["entropy"].values()) < patience * tol:
+        return False
+    for prev, cur in itertools.pairwise(window):
         if any(abs(cur["entropy"][f] - prev["entropy"][f]) >= tol for f in cur["entropy"]):
             return False
     return True
@@ -172,7 +166,9 @@ def resume_search(run_dir: str | os.PathLike[str], *, device: str | None = None,
     if device is not None:
         settings = dataclasses.replace(settings, device=device)
     search_run = _Search(space, strategy, cache, settings, run, progress, on_epoch)
-    search_run.load(state)
+    check_state(run / CHECKPOINT, state, {**search_run.state(), "setup": {}, "best": None})
+    with restoring(run / CHECKPOINT):
+        search_run.load(state)
     return search_run.run()
 
 
@@ -185,7 +181,7 @@ class _Search:
         self.space, self.strategy, self.cache, self.settings = space, strategy, cache, settings
         self.run_dir, self.progress, self.on_epoch = run_dir, progress, on_epoch
         self.device = resolve_device(settings.device)
-        self.data = load_splits(cache, ("train", "val"), space.taps, self.device)
+        self.data = load_splits(cache, ("train", "val"), space.taps, self.device, balance=settings.balance)
         for split in self.data.values():
             if split.num_batches(settings.batch_size, train=True) == 0:
                 raise CacheError(f"{cache.path}: the {split.split!r} split needs at least 2 samples")
@@ -245,7 +241,8 @@ class _Search:
             self.epoch += 1
             record = self.train_epoch()
             self.history.append(record)
-            self.scheduler.step()
+            if not self.strategy.schedule_per_batch:
+                self.scheduler.step()
             self.strategy.on_epoch_end(self.epoch)
             if converged(self.history, self.settings.entropy_tol, self.settings.patience):
                 self.finished = "converged"
@@ -279,6 +276,8 @@ class _Search:
                 correct += (logits.detach().argmax(dim=1) == labels).sum()
                 seen += len(tpos)
                 self.arch_step(val, vpos)
+                if self.strategy.schedule_per_batch:
+                    self.scheduler.step(self.epoch - 1 + (step + 1) / len(train_batches))
                 bar.update(1)
                 if step % 10 == 9:
                     bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}", refresh=False)
@@ -289,7 +288,7 @@ class _Search:
         derived = self.score(arch)
         if better(derived, self.best):
             self.best = {"epoch": self.epoch, "choices": dict(arch.choices),
-                         "acc": derived["acc"], "auc": derived["auc"]}
+                         "acc": derived["acc"], "auc": derived["auc"], "loss": derived["loss"]}
         return finite_or_none({
             "epoch": self.epoch,
             "train_loss": float(loss_sum) / seen, "train_acc": float(correct) / seen,
@@ -305,9 +304,9 @@ class _Search:
     def weight_step(self, data: SplitData, positions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         taps, labels = data.get(positions)
         with torch.no_grad():
-            weights = self.strategy.all_weights(self.space, self.logits, training=True)
+            weights = self.strategy.all_weights(self.space, self.logits, training=True, batch=len(labels))
         logits = self.network(taps, weights)
-        loss = F.cross_entropy(logits, labels)
+        loss = data.loss(logits, labels)
         self.weight_opt.zero_grad(set_to_none=True)
         loss.backward()
         self.weight_opt.step()
@@ -315,8 +314,8 @@ class _Search:
 
     def arch_step(self, data: SplitData, positions: Tensor) -> None:
         taps, labels = data.get(positions)
-        weights = self.strategy.all_weights(self.space, self.logits, training=True)
-        loss = F.cross_entropy(self.network(taps, weights), labels)
+        weights = self.strategy.all_weights(self.space, self.logits, training=True, batch=len(labels))
+        loss = data.loss(self.network(taps, weights), labels)
         self.arch_opt.zero_grad(set_to_none=True)
         loss.backward(inputs=list(self.logits.values()))  # no gradients of the network weights
         self.arch_opt.step()
@@ -331,7 +330,7 @@ class _Search:
         net.train()
         for positions in train.order(s.batch_size, None, train=True)[:ceil(FINETUNE_SAMPLES / s.batch_size)]:
             taps, labels = train.get(positions)
-            loss = F.cross_entropy(net(taps), labels)
+            loss = train.loss(net(taps), labels)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -350,6 +349,7 @@ class _Search:
             metrics=finite_or_none({
                 "val_auc": self.best["auc"], "val_acc": self.best["acc"], "params": params,
                 "search_seconds": round(self.clock.seconds, 3), "epochs": self.epoch,
-                "best_epoch": self.best["epoch"], "stopped": self.finished}),
+                "best_epoch": self.best["epoch"], "stopped": self.finished,
+                "balance": self.settings.balance, "class_counts": class_counts(self.cache)}),
             provenance={"automm": __version__, "torch": str(torch.__version__),
                         "data": data_record(self.cache)})

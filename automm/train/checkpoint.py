@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 import random
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +30,71 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any], kind: s
 def load_checkpoint(path: str | os.PathLike[str], kind: str) -> dict[str, Any]:
     """Read a checkpoint of ``kind`` without unpickling arbitrary objects; errors name the file."""
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise AutommError(f"{p}: no checkpoint to resume from")
+    if not stat.S_ISREG(p.stat().st_mode):
+        raise AutommError(f"{p}: not a regular file")
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for corrupt or unsafe files
-        raise AutommError(f"{p}: unreadable checkpoint: {type(exc).__name__}: {exc}") from None
+    except Exception:  # torch raises many types for corrupt or unsafe files
+        # (its own message suggests weights_only=False, which would unpickle the file: never)
+        raise AutommError(f"{p}: unreadable checkpoint (corrupt, truncated, or holding objects "
+                          "other than tensors and plain values)") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise AutommError(f"{p}: not an automm checkpoint (expected format {FORMAT!r})")
     if state.get("kind") != kind:
-        raise AutommError(f"{p}: a {state.get('kind')} checkpoint, not a {kind} checkpoint")
+        raise AutommError(f"{p}: a {repr(state.get('kind'))[:40]} checkpoint, not a {kind} checkpoint")
     return state
+
+
+def check_state(path: str | os.PathLike[str], state: Any, reference: Any, where: str = "") -> None:
+    """Raise :class:`AutommError` naming ``path`` unless ``state`` has the structure of
+    ``reference`` (what a fresh run would save now): every key of a reference dict, tensors of
+    the same shape and dtype (and finite, when floating point), numbers, strings and lists
+    where the reference has them. ``None`` in the reference accepts anything; extra keys are
+    left to the loaders. Call it before loading any state."""
+    def fail(problem: str) -> AutommError:
+        return AutommError(f"{path}: inconsistent checkpoint: {where or 'top level'} {problem}")
+
+    if reference is None:
+        return
+    if isinstance(reference, torch.Tensor):
+        if not isinstance(state, torch.Tensor):
+            raise fail("is not a tensor")
+        if state.shape != reference.shape or state.dtype != reference.dtype:
+            raise fail(f"has shape {tuple(state.shape)} {state.dtype}, expected "
+                       f"{tuple(reference.shape)} {reference.dtype}")
+        if state.is_floating_point() and not bool(torch.isfinite(state).all()):
+            raise fail("holds NaN or infinite values")
+    elif isinstance(reference, dict):
+        if not isinstance(state, dict):
+            raise fail("is not a dict")
+        for key, value in reference.items():
+            if key not in state:
+                raise fail(f"lacks {str(key)[:80]!r}")
+            check_state(path, state[key], value, f"{where}.{key}" if where else str(key))
+    elif isinstance(reference, list | tuple):
+        if not isinstance(state, list | tuple):
+            raise fail("should be a list")
+    elif isinstance(reference, bool | str):
+        if not isinstance(state, type(reference)):
+            raise fail(f"should be a {type(reference).__name__}")
+    elif isinstance(reference, int | float):
+        if not isinstance(state, int | float) or isinstance(state, bool) or not math.isfinite(state):
+            raise fail("should be a finite number")
+        if isinstance(reference, int) and not isinstance(state, int):
+            raise fail("should be an integer")
+
+
+@contextmanager
+def restoring(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn what state loaders raise on an inconsistent checkpoint (after :func:`check_state`)
+    into one :class:`AutommError` naming ``path``."""
+    try:
+        yield
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        reason = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise AutommError(f"{path}: inconsistent checkpoint: {type(exc).__name__}: {reason}") from None
 
 
 def seed_everything(seed: int) -> None:

@@ -37,23 +37,19 @@ def data_record(cache: FeatureCache) -> dict[str, Any]:
             "source": cache.manifest.get("source", {})}
 
 
-def check_positive(settings: Any, *names: str) -> None:
-    """Raise :class:`AutommError` naming the CLI option of the first field below 1."""
-    for name in names:
-        if getattr(settings, name) < 1:
-            raise AutommError(f"--{name.replace('_', '-')} must be >= 1")
-
-
 def resolve_device(name: str) -> torch.device:
-    """``cpu`` or ``cuda[:k]``; CUDA without a GPU is an error."""
+    """``auto`` (CUDA when available, else the CPU), ``cpu`` or ``cuda[:k]``; CUDA without a GPU
+    is an error."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise AutommError(f"unknown device {name!r} (use cpu or cuda)") from None
+        raise AutommError(f"unknown device {name!r} (use auto, cpu or cuda)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise AutommError("--device cuda: no CUDA GPU is available")
     if device.type not in ("cpu", "cuda"):
-        raise AutommError(f"unsupported device {name!r} (use cpu or cuda)")
+        raise AutommError(f"unsupported device {name!r} (use auto, cpu or cuda)")
     if device.type == "cpu":
         # Gumbel multi-hot weights and attention softmaxes underflow into denormals, which are
         # 1.3-1.5x slower on CPUs (benchmarks/search_step.py); set before the first parallel op.
@@ -123,12 +119,15 @@ def reset_batch_norm(model: nn.Module) -> None:
 
 
 def better(candidate: Mapping[str, float], best: Mapping[str, float] | None) -> bool:
-    """Model selection: higher accuracy wins, ties go to the higher AUC, full ties to ``best``."""
+    """Model selection: higher accuracy wins, ties go to the lower loss (on easy data many epochs
+    reach the same accuracy, and the earliest is rarely the best), full ties to ``best``."""
     if best is None:
         return True
 
     def key(m: Mapping[str, float]) -> tuple[float, float]:
-        return tuple(-1.0 if v is None or np.isnan(v) else v for v in (m["acc"], m["auc"]))
+        acc, loss = m.get("acc"), m.get("loss")
+        return (-1.0 if acc is None or np.isnan(acc) else acc,
+                -np.inf if loss is None or np.isnan(loss) else -loss)
 
     return key(candidate) > key(best)
 

@@ -2,7 +2,7 @@
 
 The derived network is trained from scratch on the train split (paper: 100 epochs, batch 16,
 dropout 0.2; Adam lr 3e-3, weight decay 3e-3, cosine schedule), the epoch with the best
-validation result is selected (accuracy, ties by AUC) and its weights are scored on the test
+validation result is selected (accuracy, ties by the lower loss) and its weights are scored on the test
 split. The output directory gets ``metrics.json``, ``model.safetensors``, ``arch.json``,
 ``history.jsonl``, ``predictions.csv`` and a per-epoch ``checkpoint.pt`` (``resume=True``
 continues from it to the same result).
@@ -13,26 +13,31 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
-import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch import Tensor
 
 from automm.data.cache import FeatureCache
 from automm.errors import AutommError, CacheError
-from automm.fileio import atomic_path, write_json, write_text
+from automm.fileio import atomic_path, carry_over, write_json, write_text
 from automm.ir.architecture import Architecture, build_space_for, save_architecture
+from automm.locking import owned
 from automm.nn.network import FusionNetwork, count_parameters
 from automm.strategy.base import adam
+from automm.train.balance import class_counts
 from automm.train.batches import load_splits
 from automm.train.checkpoint import (
+    check_state,
     load_checkpoint,
+    restoring,
     rng_state,
     save_checkpoint,
     seed_everything,
@@ -43,7 +48,6 @@ from automm.train.common import (
     Predictions,
     Stopwatch,
     better,
-    check_positive,
     data_record,
     predict,
     progress_bar,
@@ -51,25 +55,9 @@ from automm.train.common import (
     write_jsonl,
 )
 from automm.train.metrics import equal_error_rate, finite_or_none
+from automm.train.settings import RetrainSettings
 
 CHECKPOINT = "checkpoint.pt"
-
-
-@dataclass(frozen=True)
-class RetrainSettings:
-    """Training settings of the evaluation (defaults: the paper's)."""
-
-    epochs: int = 100
-    batch_size: int = 16
-    seed: int = 0
-    dropout: float = 0.2
-    lr: float = 3e-3
-    weight_decay: float = 3e-3
-    min_lr: float = 1e-4
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        check_positive(self, "epochs", "batch_size")
 
 
 @dataclass
@@ -113,6 +101,10 @@ def check_compatible(arch: Architecture, cache: FeatureCache) -> None:
     channels it was searched with."""
     space = build_space_for(arch)
     cache.require_taps(space.taps)
+    classes = getattr(space.config, "num_classes", len(cache.classes))
+    if classes != len(cache.classes):
+        raise CacheError(f"{cache.path}: incompatible cache: {len(cache.classes)} classes, the "
+                         f"architecture has {classes}")
     for tap in space.taps:
         want, have = space.graph.nodes[tap]["channels"], cache.taps[tap][0]
         if want != have:
@@ -123,12 +115,19 @@ def check_compatible(arch: Architecture, cache: FeatureCache) -> None:
 def retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
             out_dir: str | os.PathLike[str], *, resume: bool = False, progress: bool | None = None,
             on_epoch: EpochCallback | None = None) -> RetrainResult:
-    """Train ``arch``'s derived network from scratch on ``cache`` and write ``out_dir``."""
+    """Train ``arch``'s derived network from scratch on ``cache`` and write ``out_dir``
+    (owned by this process meanwhile: see :mod:`automm.locking`)."""
     out = Path(out_dir)
+    with owned(out):
+        return _retrain(arch, cache, settings, out, resume, progress, on_epoch)
+
+
+def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings, out: Path,
+             resume: bool, progress: bool | None, on_epoch: EpochCallback | None) -> RetrainResult:
     check_compatible(arch, cache)
     space = build_space_for(arch)
     device = resolve_device(settings.device)
-    data = load_splits(cache, ("train", "val", "test"), space.taps, device)
+    data = load_splits(cache, ("train", "val", "test"), space.taps, device, balance=settings.balance)
     if data["train"].num_batches(settings.batch_size, train=True) == 0:
         raise CacheError(f"{cache.path}: the 'train' split needs at least 2 samples")
     setup = {"arch": arch.to_dict(), "data": data_record(cache), "settings": dataclasses.asdict(settings)}
@@ -140,14 +139,28 @@ def retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
     generator = torch.Generator().manual_seed(settings.seed)
     epoch, history, best, best_state, clock = 0, [], None, None, Stopwatch()
     if resume:
-        state = load_checkpoint(out / CHECKPOINT, "evaluation")
-        if _comparable(state["setup"]) != _comparable(setup):
-            raise AutommError(f"{out / CHECKPOINT}: the checkpoint is of another architecture, "
-                              "cache or settings; evaluate into a new --out")
-        network.load_state_dict(state["network"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        set_rng_state(state["rng"], generator)
+        path = out / CHECKPOINT
+        state = load_checkpoint(path, "evaluation")
+        check_state(path, state, {
+            "setup": {"arch": {"choices": {}, "space": {}}, "data": {"fingerprint": ""}, "settings": {}},
+            "epoch": 0, "network": network.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "rng": rng_state(generator), "history": [],
+            "seconds": 0.0})
+        with restoring(path):
+            if _comparable(state["setup"]) != _comparable(setup):
+                raise AutommError(f"{path}: the checkpoint is of another architecture, "
+                                  "cache or settings; evaluate into a new --out")
+        if not 1 <= state["epoch"] <= settings.epochs or len(state["history"]) != state["epoch"] \
+                or not all(isinstance(h, dict) for h in state["history"]):
+            raise AutommError(f"{path}: inconsistent checkpoint: epoch {state['epoch']} with "
+                              f"{len(state['history'])} history records")
+        check_state(path, state.get("best"), {"epoch": 0, "acc": 0.0, "auc": None, "loss": None}, "best")
+        check_state(path, state.get("best_network"), network.state_dict(), "best_network")
+        with restoring(path):
+            network.load_state_dict(state["network"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            set_rng_state(state["rng"], generator)
         epoch, history, best = state["epoch"], list(state["history"]), state["best"]
         best_state, clock = state["best_network"], Stopwatch(state["seconds"])
     out.mkdir(parents=True, exist_ok=True)
@@ -163,7 +176,7 @@ def retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
             for positions in batches:
                 taps, labels = train.get(positions)
                 logits = network(taps)
-                loss = F.cross_entropy(logits, labels)
+                loss = train.loss(logits, labels)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -173,12 +186,16 @@ def retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
         scheduler.step()
         seen = sum(len(p) for p in batches)
         m = predict(network, val).metrics()
+        for which, loss in (("training", float(loss_sum)), ("validation", m["loss"])):
+            if not math.isfinite(loss):
+                raise AutommError(f"{out}: epoch {epoch}: the {which} loss is not finite (NaN or "
+                                  "infinity); the run stopped before saving this epoch")
         record = finite_or_none({"epoch": epoch, "train_loss": float(loss_sum) / seen,
                                  "train_acc": float(correct) / seen, "val_loss": m["loss"],
                                  "val_acc": m["acc"], "val_auc": m["auc"], "seconds": start.seconds})
         history.append(record)
         if better(m, best):
-            best = {"epoch": epoch, "acc": m["acc"], "auc": m["auc"]}
+            best = {"epoch": epoch, "acc": m["acc"], "auc": m["auc"], "loss": m["loss"]}
             best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
         save_checkpoint(out / CHECKPOINT, {
             "setup": setup, "epoch": epoch, "network": network.state_dict(),
@@ -192,6 +209,8 @@ def retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
     network.load_state_dict(best_state)
     test = predict(network, data["test"])
     t = test.metrics()
+    if not np.isfinite(test.scores).all() or not math.isfinite(t["loss"]):
+        raise AutommError(f"{out}: non-finite test scores (NaN or infinity); no result written")
     source = cache.manifest.get("source", {})
     params = count_parameters(network)
     extra = backbone_params(source)
@@ -202,6 +221,7 @@ def retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
         "val_auc": best["auc"], "val_acc": best["acc"], "best_epoch": best["epoch"],
         "epochs": settings.epochs, "batch_size": settings.batch_size, "dropout": settings.dropout,
         "seed": settings.seed, "weights": weights_note(source),
+        "balance": settings.balance, "class_counts": class_counts(cache),
         "train_seconds": round(clock.seconds, 3),
         "data": {"path": setup["data"]["path"], "fingerprint": cache.fingerprint},
     })
@@ -215,12 +235,26 @@ def _comparable(setup: Mapping[str, Any]) -> tuple[Any, ...]:
     return setup["arch"]["choices"], setup["arch"]["space"], setup["data"]["fingerprint"], settings
 
 
+RESULTS = ("metrics.json", "model.safetensors", "arch.json", "predictions.csv")
+"""The result files of one evaluation, committed together."""
+
+
 def _write_outputs(out: Path, arch: Architecture, cache: FeatureCache, network: FusionNetwork,
+                   metrics: dict[str, Any], test: Predictions, ids: list[str]) -> None:
+    """Write the result files into a temporary directory beside ``out`` holding (links to) the
+    other files of ``out`` (checkpoint, history), then swap it in with one rename: a reader
+    sees every result of one run or of another, never a mix."""
+    with atomic_path(out, directory=True) as tmp:
+        carry_over(out, tmp, skip=RESULTS)
+        _write_results(tmp, arch, cache, network, metrics, test, ids)
+
+
+def _write_results(out: Path, arch: Architecture, cache: FeatureCache, network: FusionNetwork,
                    metrics: dict[str, Any], test: Predictions, ids: list[str]) -> None:
     write_json(out / "metrics.json", metrics)
     state: dict[str, Tensor] = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
-    with atomic_path(out / "model.safetensors") as tmp:
-        save_file(state, str(tmp), metadata={"format": "automm.model/1", "space": arch.space})
+    save_file(state, str(out / "model.safetensors"),
+              metadata={"format": "automm.model/1", "space": arch.space})
     provenance = dict(arch.provenance)
     searched = provenance.get("data")
     provenance["data"] = data_record(cache)

@@ -3,8 +3,8 @@
 - Relaxation: softmax on every choice (:class:`automm_darts.DartsStrategy`), first order.
 - Architecture optimiser: Adam, lr 3e-4, betas (0.5, 0.999), weight decay 1e-3.
 - Network weights: Adam (lr 1e-3, weight decay 3e-4) with cosine annealing and warm restarts
-  (first period 1 epoch, doubling, down to 1e-6); the reference steps it per batch, the search
-  loop steps it per epoch, so the lr is held for an epoch at the value the reference starts it at.
+  (first period 1 epoch, doubling, down to 1e-6), stepped after every batch at fractional
+  epochs as the reference steps it.
 - Derivation: ops by argmax; a node's two input slots by the best-scoring pair
   ``p_j * p_k`` (``j != k``), preferring a pair that no earlier node of the same level has
   taken (earlier steps of the same cell; for a cell's inputs, earlier cells), and falling back to
@@ -22,46 +22,14 @@ validation).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-import torch
-from automm_darts import DartsStrategy
-from torch import Tensor, nn
-
 import automm
-from automm.ir import SearchSpace
-from automm.strategy import adam
+from automm._lazy import lazy_exports
+from automm.registry import LazyComponent
 
-
-class BmnasStrategy(DartsStrategy):
-    """Softmax relaxation with BM-NAS's optimiser settings and pair-derivation rule."""
-
-    name = "bmnas"
-    options = ()
-
-    def arch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
-        return adam(params, lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)
-
-    def weight_optimizer(
-        self, params: list[nn.Parameter], epochs: int
-    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
-        opt = adam(params, lr=1e-3, weight_decay=3e-4)
-        sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=1, T_mult=2, eta_min=1e-6)
-        return opt, sched
-
-    def derive_inputs(self, space: SearchSpace, logits: Mapping[str, Tensor]) -> dict[str, str]:
-        """Pair rule: the best pair not taken by an earlier node of the same level, else the best."""
-        choices: dict[str, str] = {}
-        taken: dict[str | None, set[frozenset[str]]] = {}
-        for owner, slots in space.input_groups().items():
-            level = taken.setdefault(space.graph.nodes[owner].get("cell"), set())
-            picked = self.derive_slots(slots, logits, avoid=level)
-            level.add(frozenset(picked.values()))
-            choices.update(picked)
-        return choices
+__getattr__, __dir__ = lazy_exports(__name__, {"BmnasStrategy": ".strategy"})
 
 
 @automm.hookimpl
 def automm_register_strategies(register) -> None:
     """Register ``bmnas``."""
-    register("bmnas", BmnasStrategy)
+    register("bmnas", LazyComponent("automm_bmnas.strategy:BmnasStrategy", name="bmnas", options=()))

@@ -4,22 +4,12 @@ once into the user cache) or nothing (the demo corpus, generated and extracted o
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import click
 
 from automm.errors import CacheError
-
-CACHE_ENV = "AUTOMM_CACHE_DIR"
-
-
-def user_cache_dir() -> Path:
-    """``$AUTOMM_CACHE_DIR``, else ``$XDG_CACHE_HOME/automm``, else ``~/.cache/automm``."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "automm"
+from automm.fileio import user_cache_dir
 
 
 def _extract(dataset: Path, out: Path) -> Path:

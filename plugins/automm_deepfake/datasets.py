@@ -1,7 +1,8 @@
 """Dataset layouts: FakeAVCeleb v1.2, SWAN-DF and a generic real/ + fake/ folder.
 
 Every layout lists videos with a label (0 real, 1 fake), the identities involved (the
-person shown first; a fake also names the donor of the face or voice) and a category.
+person shown first: the primary identity that decides the split, ``primary_identity`` says
+where it comes from; a fake also names the donor of the face or voice) and a category.
 Sample ids are paths relative to the dataset root (file names repeat across folders).
 ``priority`` orders auto-detection: the most specific layout is tried first.
 """
@@ -79,6 +80,7 @@ class FakeAVCeleb:
     """FakeAVCeleb v1.2: ``<type>/<race>/<gender>/<id>/<file>.mp4`` and ``meta_data.csv``."""
 
     description = "FakeAVCeleb v1.2: <type>/<race>/<gender>/<id>/<file>.mp4 + meta_data.csv"
+    primary_identity = "the 'source' column of meta_data.csv (else the <id> folder)"
     priority = 20
 
     def detect(self, root: Path) -> bool:
@@ -95,7 +97,9 @@ class FakeAVCeleb:
                 row = meta.get(rel, {})
                 listed = [row.get(k, "") for k in ("source", "target1", "target2")]
                 others = [v for v in listed + _ID.findall(path.stem) if _ID.fullmatch(v)]
-                identity = parts[-2] if len(parts) > 2 else path.stem
+                folder = parts[-2] if len(parts) > 2 else path.stem
+                identity = row["source"] if _ID.fullmatch(row.get("source", "")) else folder
+                others.append(folder if _ID.fullmatch(folder) else "")
                 out.append(MediaSample(rel, path, label, _unique([identity, *others]), category))
         return out
 
@@ -115,6 +119,7 @@ class SwanDF:
     """
 
     description = "SWAN-DF: real/<id>/** + fake/**/<target>_<source>/** (assumed layout, see docs)"
+    primary_identity = "<identity> below real/; <target> of a fake's <target>_<source> folder"
     priority = 10
 
     def _pair(self, rel_parts: tuple[str, ...], known: set[str]) -> tuple[str, str] | None:
@@ -153,6 +158,7 @@ class RealFakeFolder:
     folder below ``real/`` or ``fake/`` (shared by both), or the file name for flat folders."""
 
     description = "generic: real/** and fake/** (identity = first sub-folder, else file name)"
+    primary_identity = "the first folder below real/ or fake/ (else the file name)"
     priority = 0
 
     def detect(self, root: Path) -> bool:

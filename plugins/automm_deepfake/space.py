@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from automm import registry
 from automm.ir import SearchSpace, SpaceConfig, SpaceDefinition, Tap, build_cell_space
@@ -29,6 +31,12 @@ class BimodalDeepfakeConfig(SpaceConfig):
     audio_taps: int = 4
     num_classes: int = 2
     tap_channels: dict[str, int] = field(default_factory=dict)
+
+    limits: ClassVar[Mapping[str, tuple[float, float]]] = {
+        "C": (1, 4096), "L": (1, 4096), "cells": (1, 32), "steps": (1, 32),
+        "image_taps": (0, 4), "audio_taps": (0, 4), "num_classes": (2, 1000),
+        "tap_channels": (1, 65536)}
+    """Bounds of every numeric field (:class:`automm.ir.SpaceConfig`)."""
 
     def __post_init__(self) -> None:
         for name in ("C", "L", "cells", "steps", "num_classes"):

@@ -5,68 +5,19 @@ Each op maps ``(x, y)``, both ``(B, C, L)``, to ``(B, C, L)``.
 
 from __future__ import annotations
 
-import math
-
-import torch
-from torch import Tensor, nn
-
 import automm
+from automm._lazy import lazy_exports
+from automm.registry import LazyComponent
 
+OPS = {"zero": "Zero", "sum": "Sum", "attention": "Attention", "linear-glu": "LinearGLU",
+       "concat-fc": "ConcatFC"}
+"""Registered name -> class in :mod:`automm_fusion.ops`; each class is constructed from ``(C, L)``."""
 
-class Zero(nn.Module):
-    """zero(x, y) = 0: the step contributes nothing."""
-
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        return torch.zeros_like(x)
-
-
-class Sum(nn.Module):
-    """sum(x, y) = x + y."""
-
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        return x + y
-
-
-class Attention(nn.Module):
-    """Scaled dot-product attention over the L positions: queries from x, keys and values from y."""
-
-    def __init__(self, C: int) -> None:
-        super().__init__()
-        self.scale = 1.0 / math.sqrt(C)
-
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        scores = torch.bmm(x.transpose(1, 2), y) * self.scale  # (B, Lq, Lk)
-        return torch.bmm(y, scores.softmax(dim=-1).transpose(1, 2))  # (B, C, Lq)
-
-
-class LinearGLU(nn.Module):
-    """linear-glu(x, y) = (x W1) * sigmoid(y W2), linear maps over channels."""
-
-    def __init__(self, C: int) -> None:
-        super().__init__()
-        self.value = nn.Conv1d(C, C, 1)
-        self.gate = nn.Conv1d(C, C, 1)
-
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        return self.value(x) * torch.sigmoid(self.gate(y))
-
-
-class ConcatFC(nn.Module):
-    """concat-fc(x, y) = ReLU(W [x; y] + b), a linear map of the channel concatenation."""
-
-    def __init__(self, C: int) -> None:
-        super().__init__()
-        self.fc = nn.Conv1d(2 * C, C, 1)
-
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        return torch.relu(self.fc(torch.cat([x, y], dim=1)))
+__getattr__, __dir__ = lazy_exports(__name__, {cls: ".ops" for cls in OPS.values()})
 
 
 @automm.hookimpl
 def automm_register_fusion_ops(register) -> None:
-    """Register the five ops of the paper's Table 1."""
-    register("zero", lambda C, L: Zero())
-    register("sum", lambda C, L: Sum())
-    register("attention", lambda C, L: Attention(C))
-    register("linear-glu", lambda C, L: LinearGLU(C))
-    register("concat-fc", lambda C, L: ConcatFC(C))
+    """Register the five ops of Table 1."""
+    for name, cls in OPS.items():
+        register(name, LazyComponent(f"automm_fusion.ops:{cls}"))

@@ -41,6 +41,20 @@ def backbone_note(source: dict[str, Any]) -> str:
     return f"backbones: {text}"
 
 
+def split_lines(record: dict[str, Any]) -> list[str]:
+    """How the videos were split: method, per split its classes and linked fakes, then any notes."""
+    if not record.get("counts"):
+        return []
+    linked = f", linked fakes {record['linked']}" if record.get("linked") else ""
+    parts = []
+    for name, row in record["counts"].items():
+        extra = "".join(f"; {row[k]} linked {k.split('_')[1]}" for k in ("linked_kept", "linked_dropped")
+                        if row.get(k))
+        parts.append(f"{name} {row['videos']} ({row.get('real', 0)} real, {row.get('fake', 0)} fake{extra})")
+    lines = [f"split {record['method']} (seed {record['seed']}{linked}): " + ", ".join(parts)]
+    return lines + [f"warning: {note}" for note in record.get("notes", [])]
+
+
 def summary(result: ExtractResult) -> str:
     """Human-readable report of an extraction run."""
     src = result.source
@@ -49,14 +63,17 @@ def summary(result: ExtractResult) -> str:
                  f"{len(result.skipped)} skipped)"]
     else:
         splits = ", ".join(f"{k} {v}" for k, v in result.splits.items())
-        lines = [f"wrote {result.path}: {result.samples - len(result.skipped)} of {result.samples} videos "
-                 f"({result.extracted} extracted now, {result.resumed} from an earlier run; {splits})",
+        used = result.samples - result.dropped - len(result.skipped)
+        dropped = f"{result.dropped} linked fakes dropped, " if result.dropped else ""
+        lines = [f"wrote {result.path}: {used} of {result.samples} videos ({dropped}"
+                 f"{result.extracted} extracted now, {result.resumed} from an earlier run; {splits})",
                  f"time {result.seconds:.1f} s ("
                  + ", ".join(f"{k} {v:.1f} s" for k, v in result.stage_seconds.items()) + ")"]
         ds = src.get("dataset", {})
         sets = [f"{d['name']} ({d['layout']}, {d['role']}, {d['videos']} videos)"
                 for d in ds.get("datasets", [])]
         lines.append(f"protocol {ds.get('protocol')}: {', '.join(sets)}")
+    lines += split_lines(result.split_record)
     lines.append(backbone_note(src))
     for s in result.skipped:
         lines.append(f"skipped {s['id']}: {s['kind']}: {s['reason']}")
@@ -64,10 +81,15 @@ def summary(result: ExtractResult) -> str:
 
 
 @click.command("extract")
-@click.argument("dataset_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.argument("dataset_dirs", nargs=-1, type=click.Path(file_okay=False))
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False),
               help="Feature-cache directory to write (resumes a partial one).")
 @click.option("--dataset", callback=_dataset, help="Dataset layout (default: detected per directory).")
+@click.option("--protocol", type=click.Choice(["single", "mixed", "cross"]),
+              help="Check the directories fit: single (one), mixed (several pooled, Table 2), cross "
+                   "(--train-dataset A --test-dataset B, Table 4). Default: inferred.")
+@click.option("--train-dataset", "train_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="A training dataset directory (repeatable; same as DATASET_DIRS).")
 @click.option("--test-dataset", "test_dirs", multiple=True, type=click.Path(file_okay=False),
               help="Train on DATASET_DIRS (train/val), test on this one (repeatable).")
 @click.option("--frames", default=8, show_default=True, help="Face crops per video, uniformly spaced.")
@@ -77,17 +99,28 @@ def summary(result: ExtractResult) -> str:
 @click.option("--image-weights", type=_FILE, help="Local ResNet-34 weights for faces (default: random).")
 @click.option("--audio-weights", type=_FILE, help="Local ResNet-34 weights for audio (default: random).")
 @click.option("--seed", default=0, show_default=True, help="Seed of randomly initialised backbones.")
-@click.option("--split", "fractions", default="0.7,0.15,0.15", show_default=True, callback=_fractions,
-              help="train,val,test fractions (identity-disjoint).")
+@click.option("--split", "split", type=click.Choice(["identity", "random"]), default="identity",
+              show_default=True, help="identity: each video in its primary identity's split (identities "
+                                      "disjoint); random: shuffled per label (stratified).")
+@click.option("--linked", type=click.Choice(["drop", "keep"]), default="drop", show_default=True,
+              help="A fake naming an identity of another split: drop it (no identity in two splits) "
+                   "or keep it in its primary identity's split (more videos, identities leak).")
+@click.option("--fractions", "fractions", default="0.7,0.15,0.15", show_default=True, callback=_fractions,
+              help="train,val,test fractions of the videos.")
 @click.option("--split-seed", default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:k].")
 @click.option("--threads", type=click.IntRange(1), help="CPU threads for torch.")
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+              help="Extract in this many processes (each decodes, finds faces and runs the backbones; "
+                   "torch threads are shared out). Resumable as with one.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def extract_command(dataset_dirs: tuple[str, ...], out: str, dataset: str | None, test_dirs: tuple[str, ...],
-                    frames: int, positions: int, crop: int, min_seconds: float, image_weights: str | None,
-                    audio_weights: str | None, seed: int, fractions: tuple[float, float, float],
-                    split_seed: int, device: str, threads: int | None, quiet: bool, as_json: bool) -> None:
+def extract_command(dataset_dirs: tuple[str, ...], out: str, dataset: str | None, protocol: str | None,
+                    train_dirs: tuple[str, ...], test_dirs: tuple[str, ...], frames: int, positions: int,
+                    crop: int, min_seconds: float, image_weights: str | None, audio_weights: str | None,
+                    seed: int, split: str, linked: str, fractions: tuple[float, float, float],
+                    split_seed: int, device: str, threads: int | None, workers: int, quiet: bool,
+                    as_json: bool) -> None:
     """Extract face and speech features of the videos in DATASET_DIRS into a feature cache.
 
     Several DATASET_DIRS are pooled (mixed-dataset protocol); with --test-dataset they are
@@ -96,18 +129,22 @@ def extract_command(dataset_dirs: tuple[str, ...], out: str, dataset: str | None
     """
     import torch
 
-    from automm_media.extract import ExtractSettings, extract
+    from automm_media.extract import ExtractSettings, check_protocol, extract
 
+    roots = dataset_dirs + train_dirs
+    check_protocol(protocol, roots, test_dirs)
     if threads:
         torch.set_num_threads(threads)
     settings = ExtractSettings(frames=frames, crop=crop, positions=positions, min_seconds=min_seconds,
                                seed=seed, image_weights=image_weights, audio_weights=audio_weights)
-    result = extract(dataset_dirs, out, settings=settings, dataset=dataset, test_roots=test_dirs,
-                     fractions=fractions, split_seed=split_seed, device=device, progress=not quiet)
+    result = extract(roots, out, settings=settings, dataset=dataset, test_roots=test_dirs,
+                     fractions=fractions, split_seed=split_seed, split=split, linked=linked, device=device,
+                     workers=workers, progress=not quiet)
     if as_json:
         click.echo(json.dumps({"path": str(result.path), "samples": result.samples,
                                "extracted": result.extracted, "resumed": result.resumed,
                                "up_to_date": result.up_to_date, "splits": result.splits,
+                               "dropped": result.dropped, "split": result.split_record,
                                "seconds": result.seconds, "stage_seconds": result.stage_seconds,
                                "skipped": result.skipped, "source": result.source}, indent=2))
     else:

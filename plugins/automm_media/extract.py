@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +24,12 @@ import torch
 
 import automm
 from automm import registry
-from automm.data import MediaSample, identity_disjoint_split, write_cache
-from automm.errors import DataError
+from automm.data import FeatureCache, MediaSample, write_cache
+from automm.data.splits import SplitPlan, merge_plans, split_samples
+from automm.errors import CacheError, DataError
 from automm.fileio import atomic_path, read_json, write_json
+from automm.locking import owning
+from automm.train.common import resolve_device
 from automm_media.audio import LogSpectrogram
 from automm_media.decode import SkipVideo, load_clip
 from automm_media.faces import FaceAligner
@@ -76,15 +81,6 @@ def _file_digest(path: str) -> str:
     if not p.is_file():
         raise DataError(f"{p}: no such weights file")
     return file_sha256(p)
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` (CUDA when available), ``cpu`` or ``cuda[:k]``."""
-    from automm.train.common import resolve_device as resolve
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return resolve(name)
 
 
 class FeatureExtractor:
@@ -198,21 +194,25 @@ def list_jobs(roots: Sequence[str | os.PathLike[str]], *, test_roots: Sequence[s
                                 tuple(f"{tag}/{i}" for i in s.identities), s.category)
             jobs.append(Job(s, tag, role))
         records.append({"name": tag, "layout": name, "root": str(root.resolve()), "role": role,
-                        "videos": len(samples)})
+                        "videos": len(samples),
+                        "primary_identity": getattr(registry.datasets.get(name), "primary_identity", "")})
     return jobs, records
 
 
-def assign_splits(jobs: Sequence[Job], fractions: Sequence[float], seed: int) -> dict[str, str]:
-    """Identity-disjoint, seeded splits. Role ``all``: train/val/test by ``fractions``;
-    role ``train``: train/val in the same proportion; role ``test``: everything to test."""
-    out = {j.sample.id: "test" for j in jobs if j.role == "test"}
-    pooled = [j.sample for j in jobs if j.role == "all"]
-    if pooled:
-        out.update(identity_disjoint_split(pooled, fractions, seed))
-    train_side = [j.sample for j in jobs if j.role == "train"]
-    if train_side:
-        out.update(identity_disjoint_split(train_side, (fractions[0], fractions[1], 0.0), seed))
-    return out
+def assign_splits(jobs: Sequence[Job], fractions: Sequence[float], seed: int, *, method: str = "identity",
+                  linked: str = "drop") -> SplitPlan:
+    """Seeded splits (:func:`automm.data.splits.split_samples`). Role ``all``: train/val/test by
+    ``fractions``; role ``train``: train/val in the same proportion; role ``test``: all to test."""
+    plans = []
+    for role, share in (("all", fractions), ("train", (fractions[0], fractions[1], 0.0)),
+                        ("test", (0.0, 0.0, 1.0))):
+        samples = [j.sample for j in jobs if j.role == role]
+        if samples:
+            plans.append(split_samples(samples, share, seed, method=method, linked=linked))
+    return merge_plans(plans)
+
+
+PROTOCOLS = ("single", "mixed", "cross")
 
 
 def protocol_name(records: Sequence[dict[str, Any]]) -> str:
@@ -220,6 +220,21 @@ def protocol_name(records: Sequence[dict[str, Any]]) -> str:
     if any(r["role"] == "test" for r in records):
         return "cross"
     return "mixed" if len(records) > 1 else "single"
+
+
+def check_protocol(protocol: str | None, train: Sequence[str], test: Sequence[str]) -> str:
+    """The protocol of these dataset directories; a ``protocol`` they do not fit is a one-line error."""
+    if not train:
+        raise DataError("no dataset directory given (DATASET_DIRS or --train-dataset)")
+    found = "cross" if test else "mixed" if len(train) > 1 else "single"
+    if protocol is not None and protocol != found:
+        need = {"single": "one dataset directory and no --test-dataset",
+                "mixed": "two or more dataset directories (e.g. FakeAVCeleb and SWAN-DF) and no "
+                         "--test-dataset",
+                "cross": "--train-dataset A --test-dataset B"}[protocol]
+        raise DataError(f"--protocol {protocol} needs {need}; got {len(train)} training and "
+                        f"{len(test)} test dataset(s)")
+    return found
 
 
 # --- resumable extraction ----------------------------------------------------------------
@@ -239,14 +254,25 @@ class ExtractResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     up_to_date: bool = False
     source: dict[str, Any] = field(default_factory=dict)
+    dropped: int = 0
+    split_record: dict[str, Any] = field(default_factory=dict)
 
 
-def _listing_key(jobs: Sequence[Job], fractions: Sequence[float], seed: int) -> str:
-    h = hashlib.sha256(json.dumps([list(fractions), seed]).encode())
+def _listing_key(jobs: Sequence[Job], fractions: Sequence[float], seed: int, method: str, linked: str) -> str:
+    h = hashlib.sha256(json.dumps([list(fractions), seed, method, linked]).encode())
     for j in jobs:
         st = j.sample.path.stat() if j.sample.path.exists() else None
         h.update(f"{j.sample.id}|{j.role}|{st and st.st_size}|{st and st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:16]
+
+
+def _intact(cache: Path) -> bool:
+    """Whether ``cache`` opens and verifies as a complete feature cache."""
+    try:
+        FeatureCache.open(cache)
+    except CacheError:
+        return False
+    return True
 
 
 def _partial_name(job: Job) -> str:
@@ -269,6 +295,67 @@ def _load_features(path: Path) -> dict[str, np.ndarray] | None:
         return None  # damaged partial file: extract again
 
 
+def _extract_one(extractor: FeatureExtractor, job: Job, name: str, partial: Path
+                 ) -> tuple[dict[str, np.ndarray] | None, dict[str, Any] | None]:
+    """Features of one video saved to ``partial`` (or its skip record): never raises for a bad video."""
+    try:
+        feats = extractor(job.sample.path)
+        _save_features(partial / f"{name}.npz", feats)
+        return feats, None
+    except Exception as exc:  # one bad video is never fatal
+        kind = exc.kind if isinstance(exc, SkipVideo) else "error"
+        reason = str(exc) if isinstance(exc, SkipVideo) else f"{type(exc).__name__}: {exc}"
+        record = {"id": job.sample.id, "path": str(job.sample.path), "kind": kind, "reason": reason}
+        if kind != "error":  # unexpected errors are retried by the next run
+            write_json(partial / f"{name}.json", record)
+        return None, record
+
+
+_WORKER: list[FeatureExtractor] = []
+
+
+def _init_worker(settings: ExtractSettings, device: str, threads: int) -> None:
+    torch.set_num_threads(threads)
+    _WORKER.append(FeatureExtractor(settings, device))
+
+
+def _work(job: Job, name: str, partial: Path) -> tuple[Any, Any, dict[str, float]]:
+    extractor = _WORKER[0]
+    before = dict(extractor.seconds)
+    feats, record = _extract_one(extractor, job, name, partial)
+    return feats, record, {k: extractor.seconds[k] - before[k] for k in before}
+
+
+def _results(todo: Sequence[tuple[Job, str]], extractor: FeatureExtractor, partial: Path, workers: int,
+             on_sample: Callable[[Job], None] | None) -> Iterator[tuple[Job, Any, Any]]:
+    """``(job, features or None, skip record or None)`` per video, in this process or in ``workers``
+    spawned processes (each with its own extractor and ``threads / workers`` torch threads)."""
+    if workers <= 1 or len(todo) <= 1:
+        for job, name in todo:
+            if on_sample is not None:
+                on_sample(job)
+            yield job, *_extract_one(extractor, job, name, partial)
+        return
+    threads = max(1, torch.get_num_threads() // workers)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(extractor.settings, str(extractor.device),
+                                                                   threads))
+    try:
+        futures = {}
+        for job, name in todo:
+            if on_sample is not None:
+                on_sample(job)
+            futures[pool.submit(_work, job, name, partial)] = job
+        for future in as_completed(futures):
+            feats, record, seconds = future.result()
+            for key, value in seconds.items():
+                extractor.seconds[key] += value
+            yield futures[future], feats, record
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@owning("out")
 def extract(
     roots: Sequence[str | os.PathLike[str]],
     out: str | os.PathLike[str],
@@ -278,7 +365,10 @@ def extract(
     test_roots: Sequence[str | os.PathLike[str]] = (),
     fractions: Sequence[float] = (0.7, 0.15, 0.15),
     split_seed: int = 0,
+    split: str = "identity",
+    linked: str = "drop",
     device: str = "auto",
+    workers: int = 1,
     progress: bool = True,
     on_sample: Callable[[Job], None] | None = None,
 ) -> ExtractResult:
@@ -287,7 +377,11 @@ def extract(
     Skipped videos (unreadable, no audio, silent, no face, too short, ...) are listed with
     their reason, never fatal. A run whose cache already matches the settings and the
     files is a no-op; an interrupted run resumes from the partial results. ``on_sample`` is
-    called before each video is extracted.
+    called before each video is extracted. ``split`` (``identity`` or ``random``) and ``linked``
+    (``drop`` or ``keep``) choose the splits (:func:`automm.data.splits.split_samples`); dropped
+    linked fakes are not extracted. ``workers`` > 1 extracts in that many spawned processes.
+    ``out`` is owned by this process meanwhile (:mod:`automm.locking`); a cache that does not
+    open intact (half written, half deleted, corrupt) is never "up to date".
     """
     from tqdm.auto import tqdm
 
@@ -298,19 +392,23 @@ def extract(
         raise DataError(f"invalid split fractions {list(fractions)}")
     jobs, records = list_jobs(roots, test_roots=test_roots, dataset=dataset)
     key = settings.key()
-    listing = _listing_key(jobs, fractions, split_seed)
+    listing = _listing_key(jobs, fractions, split_seed, split, linked)
     result = ExtractResult(out, samples=len(jobs))
     manifest_file = out / "manifest.json"
     if out.is_dir() and not manifest_file.is_file() and not (out / ".partial").is_dir() \
             and any(out.iterdir()):
         raise DataError(f"{out}: exists and is not a feature cache; refusing to replace it")
-    if manifest_file.is_file():
+    if manifest_file.is_file() and _intact(out):
         old = read_json(manifest_file, DataError)
         source = old.get("source", {})
         if source.get("settings_key") == key and source.get("dataset", {}).get("listing_key") == listing:
             result.up_to_date, result.source, result.skipped = True, source, old.get("skipped", [])
+            result.split_record = source.get("dataset", {}).get("split", {})
             return result
-    splits = assign_splits(jobs, fractions, split_seed)
+    plan = assign_splits(jobs, fractions, split_seed, method=split, linked=linked)
+    result.dropped, result.split_record = len(plan.dropped), plan.record(fractions, split_seed)
+    jobs = [j for j in jobs if j.sample.id in plan.assignment]
+    splits = plan.assignment
     partial = out / ".partial" / key
     extractor = FeatureExtractor(settings, resolve_device(device))
     features: dict[str, dict[str, np.ndarray]] = {}
@@ -326,21 +424,15 @@ def extract(
         else:
             todo.append((job, name))
     result.resumed = len(features) + len(skipped)
-    bar = tqdm(todo, desc="extract", unit="video", disable=not progress or not todo, dynamic_ncols=True)
-    for job, name in bar:
-        if on_sample is not None:
-            on_sample(job)
-        try:
-            features[job.sample.id] = feats = extractor(job.sample.path)
-            _save_features(partial / f"{name}.npz", feats)
+    bar = tqdm(total=len(todo), desc="extract", unit="video", disable=not progress or not todo,
+               dynamic_ncols=True)
+    for job, feats, record in _results(todo, extractor, partial, workers, on_sample):
+        if feats is not None:
+            features[job.sample.id] = feats
             result.extracted += 1
-        except Exception as exc:  # one bad video is never fatal
-            kind = exc.kind if isinstance(exc, SkipVideo) else "error"
-            reason = str(exc) if isinstance(exc, SkipVideo) else f"{type(exc).__name__}: {exc}"
-            record = {"id": job.sample.id, "path": str(job.sample.path), "kind": kind, "reason": reason}
+        else:
             skipped[job.sample.id] = record
-            if kind != "error":  # unexpected errors are retried by the next run
-                write_json(partial / f"{name}.json", record)
+        bar.update(1)
         bar.set_postfix(skipped=len(skipped), refresh=False)
     bar.close()
     result.stage_seconds = dict(extractor.seconds)
@@ -359,8 +451,7 @@ def extract(
             for name, _ in extractor.taps}
     source = extractor.source()
     source["dataset"] = {"protocol": protocol_name(records), "datasets": records,
-                         "split": {"seed": split_seed, "fractions": list(fractions),
-                                   "method": "identity-disjoint (linked identities grouped)"},
+                         "split": result.split_record,
                          "listing_key": listing}
     write_cache(out, taps, samples, source=source, skipped=result.skipped)
     result.source = source

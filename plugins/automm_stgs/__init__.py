@@ -7,89 +7,55 @@ Training, per choice with logits ``phi`` (K candidates), temperature ``lambda``,
 ``G`` is an ``(M, K)`` matrix of Gumbel(0, 1) noise ``-log(-log U)`` drawn in one tensor op
 from torch's global RNG (so seeding and RNG-state checkpoints reproduce a run);
 ``y_m = softmax((phi + G_m) / lambda)`` are the soft samples and ``h_m = one_hot(argmax y_m)``
-the hard ones. Ensembles:
+the hard ones; every reading is straight-through, ``w = h + (y - stopgrad(y))``: forward
+values exactly ``h``, the gradient of ``y``. The paper does not say how the M samples combine;
+``--ensemble`` offers four readings:
 
-- ``max`` (default, ensemble Gumbel-softmax of Chang et al. 2019): ``h = max_m h_m`` (a multi-hot
-  mask), ``y = max_m y_m``, ``w = h - stopgrad(y) + y``;
-- ``mean``: ``w = mean_m(h_m - stopgrad(y_m) + y_m)`` (forward weights = sample frequencies).
+- ``split`` (default; section 3.7: "the goal of the architecture search is to find a high
+  performance architecture", ``min E_{A ~ p(alpha, gamma)} L(A)``): M one-hot architectures are
+  drawn per step and the batch is cut into M groups of (nearly) equal size, group m running
+  architecture m (one architecture per example when M exceeds the batch). The loss is the batch
+  mean, so the gradient is the mean of M straight-through estimates of the expected loss. One
+  forward pass; single path: every example goes through exactly one candidate of each choice.
+- ``max-soft`` (introduction and Proposition 4: "the maximum of the softmax of the primitive
+  operation is picked up"): ``y = max_m y_m`` per candidate, ``h = one_hot(argmax y)``: one
+  single-path architecture per step for the whole batch.
+- ``max-hard`` (ensemble Gumbel-softmax, Chang et al. 2019): ``h = max_m h_m``, a multi-hot mask,
+  ``y = max_m y_m``. At K = 5, M = 15 nearly every candidate is on and a node's two input slots
+  get the same mixture; kept for comparison (``max`` in runs of automm 0.1 means this).
+- ``mean``: ``w = mean_m(h_m + y_m - stopgrad(y_m))`` (forward weights = sample frequencies).
 
-``w`` is computed as ``h + (y - stopgrad(y))``: the same gradient, and forward values exactly
-``h``. Evaluation draws no noise: ``w = softmax(phi / lambda)``.
-
-:meth:`probabilities` (entropy logging, derivation) is ``softmax(phi)``: the categorical
-distribution the Gumbel-max samples are drawn from (``argmax(phi + G)`` does not depend on
-``lambda``), not the tempered evaluation weights.
+Evaluation (validation during search, deterministic predictions) draws no noise and uses the
+architecture probabilities themselves, ``w = softmax(phi)`` (eq. 15), as does
+:meth:`probabilities` (entropy, derivation): ``argmax(phi + G)`` does not depend on ``lambda``,
+which shapes only the gradient (and, in ``max-soft``, which candidate wins). Architecture
+optimiser: Adam, lr 3e-3, weight decay 1e-3, beta1 0.9 (section 4.3).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-import torch
-import torch.nn.functional as F
-from automm_darts import DartsStrategy
-from torch import Tensor
-
 import automm
-from automm.errors import AutommError
+from automm._lazy import lazy_exports
+from automm.registry import LazyComponent
 from automm.strategy import StrategyOption
 
-ENSEMBLES = ("max", "mean")
+ENSEMBLES = ("split", "max-soft", "max-hard", "mean")
+ALIASES = {"max": "max-hard"}
+"""Names of earlier releases: ``max`` (automm 0.1's default) is ``max-hard``."""
 
+OPTIONS = (
+    StrategyOption("temperature", float, 10.0, "Gumbel-softmax temperature lambda (> 0)"),
+    StrategyOption("samples", int, 15, "sampling times M: Gumbel samples per choice and step"),
+    StrategyOption("ensemble", str, "split",
+                   "how the M samples combine: split (the batch split over M one-hot architectures), "
+                   "max-soft (one-hot of the max soft sample), max-hard (multi-hot mask) or mean"),
+)
+"""The options of ``automm search --strategy stgs`` (known without importing torch)."""
 
-class StgsStrategy(DartsStrategy):
-    """Straight-through Gumbel-softmax with an ensemble of M hard samples."""
-
-    name = "stgs"
-    options = (
-        StrategyOption("temperature", float, 10.0, "Gumbel-softmax temperature lambda (> 0)"),
-        StrategyOption("samples", int, 15, "sampling times M: Gumbel samples per choice and step"),
-        StrategyOption("ensemble", str, "max",
-                       "how the M hard samples combine: max (multi-hot mask) or mean (frequencies)"),
-    )
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self._check()
-
-    def _check(self) -> None:
-        p = self.params
-        if not p["temperature"] > 0:
-            raise AutommError(f"stgs: temperature must be > 0 (got {p['temperature']})")
-        if p["samples"] < 1:
-            raise AutommError(f"stgs: samples must be >= 1 (got {p['samples']})")
-        if p["ensemble"] not in ENSEMBLES:
-            raise AutommError(f"stgs: ensemble must be one of {', '.join(ENSEMBLES)} "
-                              f"(got {p['ensemble']!r})")
-
-    def sample(self, logits: Tensor) -> tuple[Tensor, Tensor]:
-        """M soft samples ``y`` and their hard one-hot samples ``h``, both ``(M, *logits.shape)``,
-        from one draw of uniform noise."""
-        u = torch.rand((self.params["samples"], *logits.shape), dtype=logits.dtype,
-                       device=logits.device)
-        gumbel = -torch.log(-torch.log(u.clamp_min(torch.finfo(u.dtype).tiny)))
-        perturbed = logits + gumbel
-        soft = torch.softmax(perturbed / self.params["temperature"], dim=-1)
-        hard = F.one_hot(perturbed.argmax(dim=-1), logits.shape[-1]).to(logits.dtype)
-        return soft, hard
-
-    def relax(self, logits: Tensor, training: bool) -> Tensor:
-        if not training:
-            return torch.softmax(logits / self.params["temperature"], dim=-1)
-        soft, hard = self.sample(logits)
-        if self.params["ensemble"] == "max":
-            h, y = hard.amax(dim=0), soft.amax(dim=0)
-        else:
-            h, y = hard.mean(dim=0), soft.mean(dim=0)
-        return h + (y - y.detach())
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        super().load_state_dict(state)
-        self._check()
+__getattr__, __dir__ = lazy_exports(__name__, {"StgsStrategy": ".strategy"})
 
 
 @automm.hookimpl
 def automm_register_strategies(register) -> None:
     """Register ``stgs``."""
-    register("stgs", StgsStrategy)
+    register("stgs", LazyComponent("automm_stgs.strategy:StgsStrategy", name="stgs", options=OPTIONS))

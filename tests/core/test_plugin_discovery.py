@@ -109,7 +109,7 @@ def test_plugin_can_add_a_command(tmp_path):
 
 
 @pytest.mark.slow
-def test_pip_installed_plugin_package(tmp_path):
+def test_pip_installed_plugin_package(tmp_path, venv_factory):
     """The real thing: pip install a plugin package into a venv that sees automm."""
     pkg = tmp_path / "pkg"
     (pkg / "automm_product").mkdir(parents=True)
@@ -124,9 +124,7 @@ def test_pip_installed_plugin_package(tmp_path):
         [project.entry-points.automm]
         product-plugin = "automm_product"
         """))
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
-    py = venv / "bin" / "python"
+    py = venv_factory()
     subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", str(pkg)],
                    check=True, capture_output=True)
     listed = subprocess.run([py, "-m", "automm", "plugins"], capture_output=True, text=True, check=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from automm_deepfake.datasets import FakeAVCeleb, RealFakeFolder, SwanDF, read_fakeavceleb_meta
-from automm_media.extract import assign_splits, detect_layout, list_jobs, protocol_name
+from automm_media.extract import assign_splits, check_protocol, detect_layout, list_jobs, protocol_name
 
 from automm.errors import DataError
 
@@ -49,6 +49,7 @@ def test_fakeavceleb_csv_quirk_and_repeated_file_names(tmp_path):
     assert sum(s.id.endswith("/00001.mp4") for s in samples) == 12  # one name, twelve folders
     by_id = {s.id: s for s in samples}
     swap = by_id["FakeVideo-RealAudio/African/men/id00000/00001_id00001_faceswap.mp4"]
+    assert swap.identity == "id00000"  # the 'source' column
     assert swap.label == 1 and swap.identities == ("id00000", "id00001")
     real = by_id["RealVideo-RealAudio/African/men/id00000/00001.mp4"]
     assert real.label == 0 and real.identities == ("id00000",) and real.category == "RealVideo-RealAudio"
@@ -59,14 +60,15 @@ def test_no_identity_crosses_splits(tmp_path):
     jobs, records = list_jobs([tmp_path])
     assert records[0]["layout"] == "fakeavceleb"
     for seed in range(5):
-        splits = assign_splits(jobs, (0.7, 0.15, 0.15), seed)
+        splits = assign_splits(jobs, (0.7, 0.15, 0.15), seed).assignment
         assert set(splits.values()) == {"train", "val", "test"}
         where: dict[str, set[str]] = {}
         for job in jobs:
-            for ident in job.sample.identities:  # the donor identities count too
+            for ident in job.sample.identities if job.sample.id in splits else ():  # donors count too
                 where.setdefault(ident, set()).add(splits[job.sample.id])
         assert all(len(s) == 1 for s in where.values()), where
-    assert assign_splits(jobs, (0.7, 0.15, 0.15), 1) == assign_splits(jobs, (0.7, 0.15, 0.15), 1)
+    plan = assign_splits(jobs, (0.7, 0.15, 0.15), 1)
+    assert plan.assignment == assign_splits(jobs, (0.7, 0.15, 0.15), 1).assignment
 
 
 def test_malformed_metadata_row_is_one_clear_error(tmp_path):
@@ -110,6 +112,26 @@ def test_protocols_mixed_and_cross_dataset(tmp_path):
     assert {j.sample.identity.split("/")[0] for j in jobs} == {"FakeAVCeleb", "FakeAVCeleb+"}
     jobs, records = list_jobs([a], test_roots=[b])
     assert protocol_name(records) == "cross"
-    splits = assign_splits(jobs, (0.7, 0.15, 0.15), 0)
+    splits = assign_splits(jobs, (0.7, 0.15, 0.15), 0).assignment
     assert {splits[j.sample.id] for j in jobs if j.role == "test"} == {"test"}
-    assert {splits[j.sample.id] for j in jobs if j.role == "train"} == {"train", "val"}
+    assert {splits.get(j.sample.id, "val") for j in jobs if j.role == "train"} == {"train", "val"}
+
+
+def test_primary_identity_is_the_source_column(tmp_path):
+    fakeavceleb_tree(tmp_path, identities=2)
+    meta = tmp_path / "meta_data.csv"
+    meta.write_text(meta.read_text().replace("id00000,id00001,-,faceswap", "id00007,id00001,-,faceswap"))
+    by_id = {s.id: s for s in FakeAVCeleb().samples(tmp_path)}
+    swap = by_id["FakeVideo-RealAudio/African/men/id00000/00001_id00001_faceswap.mp4"]
+    assert swap.identity == "id00007" and set(swap.identities) == {"id00007", "id00000", "id00001"}
+
+
+def test_protocol_names_are_checked():
+    assert check_protocol(None, ["a"], []) == "single" and check_protocol("mixed", ["a", "b"], []) == "mixed"
+    assert check_protocol("cross", ["a"], ["b"]) == "cross"
+    with pytest.raises(DataError, match=r"--protocol cross needs --train-dataset A --test-dataset B"):
+        check_protocol("cross", ["a"], [])
+    with pytest.raises(DataError, match=r"--protocol mixed needs two or more"):
+        check_protocol("mixed", ["a"], [])
+    with pytest.raises(DataError, match="no dataset directory given"):
+        check_protocol(None, [], ["b"])

@@ -33,6 +33,10 @@ def test_source_records_random_init_and_settings(folder_cache):
     assert source["settings"]["frames"] == 2 and source["L"] == 4
     assert source["dataset"]["protocol"] == "single"
     assert source["dataset"]["datasets"][0]["layout"] == "folder"
+    assert source["dataset"]["datasets"][0]["primary_identity"].startswith("the first folder")
+    split = source["dataset"]["split"]
+    assert split["method"] == "identity" and split["linked"] == "drop" and split["seed"] == 0
+    assert sum(r["videos"] for r in split["counts"].values()) == 9  # listed videos, before skips
 
 
 def test_interrupted_run_resumes(folder_dataset, tmp_path):
@@ -57,6 +61,16 @@ def test_interrupted_run_resumes(folder_dataset, tmp_path):
     third = extract([root], out, settings=TINY, device="cpu", progress=False,
                     on_sample=lambda job: pytest.fail("an up-to-date cache was extracted again"))
     assert third.up_to_date
+
+
+def test_workers_write_the_same_cache(folder_dataset, folder_cache, tmp_path):
+    result = extract([folder_dataset[0]], tmp_path / "c", settings=TINY, device="cpu", progress=False,
+                     workers=2)
+    assert result.extracted == folder_cache.extracted and result.skipped == folder_cache.skipped
+    one, two = FeatureCache.open(folder_cache.path), FeatureCache.open(result.path)
+    assert one.samples == two.samples
+    for tap, arr in one.arrays.items():
+        np.testing.assert_allclose(two.arrays[tap], arr, rtol=1e-4, atol=1e-5)
 
 
 def test_refuses_to_replace_a_directory_that_is_not_a_cache(folder_dataset, tmp_path):
@@ -89,6 +103,7 @@ def test_cli_summary_lists_skips(folder_dataset, tmp_path):
     for kind in ("no-audio", "silent", "no-face", "too-short", "unreadable"):
         assert f": {kind}: " in res.output
     assert "random-init (seed 0)" in res.output and "not pretrained" in res.output
+    assert "split identity (seed 0, linked fakes drop): train " in res.output
 
 
 def test_cli_errors_are_one_line(tmp_path):
@@ -97,3 +112,7 @@ def test_cli_errors_are_one_line(tmp_path):
     res = CliRunner().invoke(cli, ["extract", str(tmp_path), "--out", str(tmp_path / "c"),
                                    "--dataset", "nope"])
     assert res.exit_code == 2 and "unknown dataset 'nope'" in res.output
+    res = CliRunner().invoke(cli, ["extract", "--protocol", "cross", "--train-dataset", str(tmp_path),
+                                   "--out", str(tmp_path / "c")])
+    assert res.exit_code == 2 and res.output.count("\n") == 1
+    assert "--protocol cross needs --train-dataset A --test-dataset B" in res.output

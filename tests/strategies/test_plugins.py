@@ -20,8 +20,9 @@ from automm.testing import check_strategy
 def test_registry_has_the_three_strategies_from_their_plugins():
     for name, cls in (("stgs", StgsStrategy), ("darts", DartsStrategy), ("bmnas", BmnasStrategy)):
         entry = registry.strategies.entry(name)
-        assert entry.obj is cls and entry.plugin == name
-        assert cls.name == name
+        assert entry.obj.load() is cls and entry.plugin == name
+        assert cls.name == name == entry.obj.name
+        assert entry.obj.options == cls.options, "options known before import must be the class's"
 
 
 @pytest.mark.parametrize("name", ["stgs", "darts", "bmnas"])
@@ -31,9 +32,9 @@ def test_each_strategy_meets_the_contract(name):
 
 def test_stgs_options_and_record():
     options = {o.name: (o.type, o.default) for o in StgsStrategy.options}
-    assert options == {"temperature": (float, 10.0), "samples": (int, 15), "ensemble": (str, "max")}
+    assert options == {"temperature": (float, 10.0), "samples": (int, 15), "ensemble": (str, "split")}
     assert StgsStrategy(temperature="2.5", samples=3).record() == {
-        "name": "stgs", "temperature": 2.5, "samples": 3, "ensemble": "max"}
+        "name": "stgs", "temperature": 2.5, "samples": 3, "ensemble": "split"}
     assert DartsStrategy.options == () and BmnasStrategy.options == ()
 
 
@@ -42,7 +43,7 @@ def test_stgs_options_and_record():
     ("darts", {"temperature": 1.0}, "temperature"),
     ("stgs", {"temperature": 0.0}, "temperature must be > 0"),
     ("stgs", {"samples": 0}, "samples must be >= 1"),
-    ("stgs", {"ensemble": "median"}, "ensemble must be one of max, mean"),
+    ("stgs", {"ensemble": "median"}, "ensemble must be one of split, max-soft, max-hard, mean"),
 ])
 def test_bad_parameters_are_clear_errors(name, params, message):
     with pytest.raises(AutommError, match=message):

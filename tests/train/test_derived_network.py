@@ -63,3 +63,26 @@ def test_supernet_with_one_hot_weights_is_the_derived_network(seed: int) -> None
         expected = derived(taps)
         got = supernet(taps, one_hot_weights(space, arch))
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_supernet_with_per_example_one_hot_weights_runs_each_example_through_its_architecture() -> None:
+    """What the single-path readings search: example b of a batch goes through architecture b, and
+    the supernet's output for it is that architecture's derived network's output."""
+    space = _space(C=8, L=3, cells=2, steps=2, tap_channels={"image/3": 5, "audio/2": 7})
+    torch.manual_seed(0)
+    supernet = FusionNetwork(space)
+    for p in supernet.parameters():
+        p.data.normal_(0, 0.5)
+    supernet.eval()
+    rng = random.Random(0)
+    archs = [Architecture(space.name, space.config.to_dict(),
+                          {n: rng.choice(c.candidates) for n, c in space.choices.items()}) for _ in range(4)]
+    per_arch = [one_hot_weights(space, a) for a in archs]
+    weights = {name: torch.stack([w[name] for w in per_arch]) for name in space.choices}  # (B, K)
+    taps = {t: torch.randn(4, space.graph.nodes[t]["channels"], 5) for t in space.taps}
+    with torch.no_grad():
+        got = supernet(taps, weights)
+        for b, arch in enumerate(archs):
+            derived = inherit_weights(FusionNetwork(space, arch), supernet).eval()
+            one = {t: x[b:b + 1] for t, x in taps.items()}
+            torch.testing.assert_close(got[b:b + 1], derived(one), rtol=1e-5, atol=1e-6)

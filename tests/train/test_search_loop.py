@@ -11,7 +11,7 @@ import torch
 from automm import registry
 from automm.data import FeatureCache
 from automm.train import RetrainSettings, SearchSettings, load_splits, resume_search, retrain, search
-from automm.train.bilevel import converged, space_for_cache
+from automm.train.bilevel import space_for_cache
 from automm.train.retraining import backbone_params, weights_note
 
 CONTRACT = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_auc", "temperature", "entropy",
@@ -93,13 +93,10 @@ def test_resume_reproduces_an_uninterrupted_run(planted_cache: Path, tiny_config
 
 
 def test_entropy_convergence_stops_the_search(planted_cache: Path, tiny_config: dict, tmp_path: Path) -> None:
-    flat = [{"entropy": {"a": 1.0, "b": 2.0}}] * 3
-    assert converged(flat, 1e-3, 2) and not converged(flat, 1e-3, 3)
-    moving = [{"entropy": {"a": 1.0, "b": 2.0}}, {"entropy": {"a": 1.0, "b": 1.9}}, *flat[:1]]
-    assert not converged(moving, 1e-3, 2)
-    result = _search(planted_cache, tmp_path / "run", "darts", tiny_config, epochs=10, entropy_tol=10.0,
+    result = _search(planted_cache, tmp_path / "run", "darts", tiny_config, epochs=20, entropy_tol=0.05,
                      patience=1)
-    assert result.stopped == "converged" and len(result.history) == 2
+    assert result.stopped == "converged" and len(result.history) < 20
+    assert result.history[-1]["choices"] == result.history[-2]["choices"]
 
 
 def test_memory_mapped_batches_equal_preloaded_ones(planted_cache: Path) -> None:

@@ -1,0 +1,66 @@
+"""Settings of the search and of the retraining (plain dataclasses: no torch, so that the
+command line can show their defaults without loading it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from automm.errors import AutommError
+
+DEVICES = "auto, cpu or cuda[:k]"
+BALANCES = ("none", "class-weight", "oversample")
+"""Class balance of training (:mod:`automm.train.balance`); the settings default to class-weight."""
+BALANCE_HELP = ("Class balance of training: none, class-weight (loss weighted by inverse class "
+                "frequency) or oversample (classes drawn equally often).")
+
+
+def check_balance(balance: str) -> None:
+    """Raise :class:`AutommError` unless ``balance`` is one of :data:`BALANCES`."""
+    if balance not in BALANCES:
+        raise AutommError(f"--balance {balance}: unknown (use {', '.join(BALANCES)})")
+
+
+def check_positive(settings: Any, *names: str) -> None:
+    """Raise :class:`AutommError` naming the CLI option of the first field below 1."""
+    for name in names:
+        if getattr(settings, name) < 1:
+            raise AutommError(f"--{name.replace('_', '-')} must be >= 1")
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Loop settings (the paper: batch 8, stop when the entropy stays constant)."""
+
+    epochs: int = 30
+    batch_size: int = 8
+    seed: int = 0
+    entropy_tol: float = 1e-3
+    patience: int = 5
+    device: str = "auto"
+    balance: str = "class-weight"
+
+    def __post_init__(self) -> None:
+        check_positive(self, "epochs", "batch_size", "patience")
+        check_balance(self.balance)
+        if self.entropy_tol < 0:
+            raise AutommError("--entropy-tol must be >= 0")
+
+
+@dataclass(frozen=True)
+class RetrainSettings:
+    """Training settings of the evaluation (defaults: the paper's)."""
+
+    epochs: int = 100
+    batch_size: int = 16
+    seed: int = 0
+    dropout: float = 0.2
+    lr: float = 3e-3
+    weight_decay: float = 3e-3
+    min_lr: float = 1e-4
+    device: str = "auto"
+    balance: str = "class-weight"
+
+    def __post_init__(self) -> None:
+        check_positive(self, "epochs", "batch_size")
+        check_balance(self.balance)

@@ -1,0 +1,198 @@
+"""Named bad inputs of the fault campaign (issue 16): each gets one error line, never a
+traceback, a hang or a silent result."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from automm.data import FeatureCache
+from automm.errors import CacheError
+from automm.faults import expect_clean as assert_clean
+from automm.faults import make_fifo, nested_json, rewrite_checkpoint, rewrite_json, rewrite_tap, set_at
+from automm.report import write_report
+
+# -- arch.json --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    (nested_json(100_000), "nested deeper"),
+    ('{"format": NaN}', "NaN is not a JSON number"),
+    (b"\xff\xfe", "not UTF-8"),
+])
+def test_malformed_arch_json(copy, content, fragment):
+    arch = copy("run/arch.json")
+    arch.write_bytes(content if isinstance(content, bytes) else content.encode())
+    assert_clean(["show", arch], str(arch), fragment)
+
+
+def test_arch_json_fifo_and_device_do_not_hang(tmp_path):
+    assert_clean(["show", make_fifo(tmp_path / "arch.json")], "not a regular file")
+    assert_clean(["evaluate", "/dev/zero"], "not a regular file")
+
+
+@pytest.mark.parametrize(("key", "value", "fragment"), [
+    ("cells", 1_000_000, "'cells' must be between"),
+    ("steps", 100_000, "'steps' must be between"),
+    ("C", 10**12, "'C' must be between"),
+    ("num_classes", 0, "'num_classes' must be between"),
+    ("tap_channels", {"image/1": -3}, "'tap_channels' must be between"),
+    ("ops", ["sum"] * 10_000, "more than"),
+])
+def test_out_of_range_config(copy, key, value, fragment):
+    arch = copy("run/arch.json")
+    rewrite_json(arch, lambda d: set_at(d, ("space", "config", key), value))
+    assert_clean(["show", arch], fragment)
+    assert_clean(["render", arch, "-o", arch.with_suffix(".dot")], fragment)
+
+
+def test_evaluate_refuses_more_classes_than_the_cache(copy):
+    arch = copy("run/arch.json")
+    rewrite_json(arch, lambda d: set_at(d, ("space", "config", "num_classes"), 3))
+    assert_clean(["evaluate", arch, "--data", copy("cache"), "--epochs", 1], "3")
+
+# -- feature cache ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("keys", "value", "fragment"), [
+    (("taps", "image/1", "shape"), None, "'shape' must be"),
+    (("taps", "image/1"), {"shape": [8, 2]}, "'file' must be"),
+    (("fingerprint",), 7, "'fingerprint' must be"),
+    (("taps", "image/1", "file"), "../../x.npy", "outside the cache"),
+    (("taps", "image/1", "file"), "/etc/passwd", "outside the cache"),
+    (("samples", 0, "label"), 5, "invalid label"),
+    (("samples",), [], "no samples"),
+    (("classes",), ["real", "real"], "distinct"),
+])
+def test_malformed_manifest(copy, keys, value, fragment):
+    cache = copy("cache")
+    rewrite_json(cache / "manifest.json", lambda d: set_at(d, keys, value))
+    with pytest.raises(CacheError, match=fragment) as info:
+        FeatureCache.open(cache)
+    assert "\n" not in str(info.value) and str(cache) in str(info.value)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float16, ">f4"])
+def test_other_float_dtypes_are_converted_with_a_note(copy, dtype):
+    cache = copy("cache")
+    rewrite_tap(cache, "image_1.npy", lambda a: a.astype(dtype))
+    opened = FeatureCache.open(cache, verify=False)
+    assert opened.arrays["image/1"].dtype == np.dtype(np.float32).newbyteorder("=")
+    assert any("converted to native float32" in n for n in opened.notes)
+
+
+def test_integer_taps_zero_byte_and_fifo_taps_are_errors(copy):
+    cache = copy("cache")
+    rewrite_tap(cache, "image_1.npy", lambda a: a.astype(np.int8))
+    with pytest.raises(CacheError, match="dtype int8"):
+        FeatureCache.open(cache)
+    (cache / "image_1.npy").write_bytes(b"")
+    with pytest.raises(CacheError, match="cannot read tap"):
+        FeatureCache.open(cache)
+    make_fifo(cache / "image_1.npy")
+    with pytest.raises(CacheError, match="not a regular file"):
+        FeatureCache.open(cache)
+
+
+def test_flipped_byte_in_tap_data_is_detected(copy, tiny):
+    cache = copy("cache")
+    data = bytearray((cache / "audio_2.npy").read_bytes())
+    data[-3] ^= 0x40
+    (cache / "audio_2.npy").write_bytes(bytes(data))
+    with pytest.raises(CacheError, match="fingerprint"):
+        FeatureCache.open(cache)
+    assert_clean(["search", "--data", cache, "--out", cache.parent / "r", *tiny], "fingerprint")
+    FeatureCache.open(cache, verify=False)  # --no-verify skips only the hashing
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_features_stop_with_the_file_and_sample(copy, tiny, bad):
+    cache = copy("cache")
+    rewrite_tap(cache, "image_2.npy", lambda a: np.where(np.arange(a.size).reshape(a.shape) == 40, bad, a))
+    assert_clean(["search", "--data", cache, "--out", cache.parent / "r", *tiny],
+                 "image_2.npy", "non-finite", "sample")
+
+
+def test_half_deleted_cache_is_detected(copy, tiny):
+    cache = copy("cache")
+    (cache / "audio_4.npy").unlink()
+    assert_clean(["search", "--data", cache, "--out", cache.parent / "r", *tiny], "audio_4.npy",
+                 "half-deleted")
+
+# -- checkpoints ------------------------------------------------------------------------
+
+
+def _resume(run, eval_dir):
+    return ["evaluate", run / "arch.json", "--out", eval_dir, "--epochs", 1, "--batch-size", 16, "--resume"]
+
+
+@pytest.mark.parametrize(("change", "fragment"), [
+    (lambda s: {**s, "network": {k: v[:1] if v.ndim else v for k, v in s["network"].items()}}, "has shape"),
+    (lambda s: {**s, "network": {k: v for k, v in list(s["network"].items())[1:]}}, "lacks"),
+    (lambda s: {**s, "network": {k: v * float("nan") if v.is_floating_point() else v
+                                           for k, v in s["network"].items()}}, "NaN"),
+    (lambda s: {**s, "epoch": 7}, "inconsistent checkpoint"),
+    (lambda s: {**s, "optimizer": {"state": {}, "param_groups": []}}, "inconsistent checkpoint"),
+    (lambda s: {k: v for k, v in s.items() if k != "rng"}, "lacks 'rng'"),
+    (lambda s: [1, 2], "not an automm checkpoint"),
+])
+def test_inconsistent_checkpoints_are_refused_before_loading(copy, change, fragment):
+    run = copy("run")
+    rewrite_checkpoint(run / "eval" / "checkpoint.pt", change)
+    assert_clean(_resume(run, run / "eval"), "checkpoint.pt", fragment)
+
+
+@pytest.mark.parametrize(("change", "fragment"), [
+    (lambda s: {**s, "best": {}}, "best lacks"),
+    (lambda s: {**s, "best": None, "finished": "max-epochs"}, "best is not a dict"),
+    (lambda s: {**s, "best": {**s["best"], "choices": {"x": "y"}}}, "does not exist"),
+    (lambda s: {**s, "finished": torch.zeros(1)}, "finished"),
+    (lambda s: {**s, "network": {k: v[:1] if v.ndim else v for k, v in s["network"].items()}}, "has shape"),
+    (lambda s: {**s, "setup": {**s["setup"], "settings": {"bogus": 1}}}, "unknown setting"),
+])
+def test_inconsistent_search_checkpoints(copy, change, fragment):
+    run = copy("run")
+    rewrite_checkpoint(run / "checkpoint.pt", change)
+    assert_clean(["search", "--resume", run], "checkpoint.pt", fragment)
+
+
+def test_unsafe_checkpoint_message_never_suggests_unpickling(copy):
+    run = copy("run")
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, ("true",))
+
+    torch.save({"format": "automm.checkpoint/1", "payload": Payload()}, run / "eval" / "checkpoint.pt")
+    stderr = assert_clean(_resume(run, run / "eval"), "unreadable checkpoint")
+    assert "weights_only" not in stderr
+
+# -- options and output paths -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [
+    ["--entropy-tol", "nan"], ["--temperature", "inf"], ["--seed", str(2**64)], ["--epochs", "0"],
+    ["--batch-size", "-1"], ["--C", "nan"],
+])
+def test_bad_option_values(copy, tiny, args):
+    assert_clean(["search", "--data", copy("cache"), "--out", "never", *tiny, *args])
+
+
+def test_out_under_a_regular_file(copy, tiny, tmp_path):
+    (tmp_path / "file").write_text("")
+    assert_clean(["search", "--data", copy("cache"), "--out", tmp_path / "file" / "run", *tiny],
+                 str(tmp_path / "file"))
+    run = copy("run")
+    assert_clean(["evaluate", run / "arch.json", "--out", tmp_path / "file" / "e"], str(tmp_path / "file"))
+
+
+def test_report_escapes_strings_from_user_files(copy):
+    run = copy("run")
+    rewrite_json(run / "arch.json",
+                 lambda d: set_at(d, ("metrics", "x\n# Injected"), "<script>alert(1)</script>"))
+    write_report(run, run / "eval")
+    report = (run / "report.md").read_text()
+    assert "\n# Injected" not in report and "<script>" not in report and "&lt;script&gt;" in report
