@@ -7,6 +7,7 @@ registry. A plugin implements any subset of these with ``@automm.hookimpl``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -42,8 +43,10 @@ def automm_register_backbones(register: Register) -> None:
     """Register modality backbones (feature extractors exposing taps).
 
     :param register: ``register(name, factory)``; ``factory(**options)`` returns an
-        ``nn.Module`` with attribute ``taps`` (list of ``(name, channels)``) whose
-        forward returns a dict tap name -> tensor ``(B, channels, L)``.
+        ``nn.Module`` with ``modality`` (str), ``taps`` (list of ``(name, channels)``) and
+        ``example_input(batch)`` (a valid input batch), whose forward returns a dict tap
+        name -> tensor ``(B, channels, L)``. ``automm extract --backbone MODALITY=NAME`` passes
+        the options ``L``, ``weights`` and ``seed`` that the factory accepts.
     """
 
 
@@ -62,6 +65,15 @@ def automm_register_datasets(register: Register) -> None:
 
     :param register: ``register(name, dataset)`` with an object implementing
         :class:`automm.data.DatasetLayout`.
+    """
+
+
+@hookspec(firstresult=True)
+def automm_prepare_data(data: str | None) -> str | Path | None:
+    """Turn ``--data`` (or its absence) into a feature-cache directory, or return None to pass.
+
+    Called for whatever is not already a feature cache; the first non-None answer wins
+    (e.g. a dataset directory extracted once, or a demo corpus when ``data`` is None).
     """
 
 

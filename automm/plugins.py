@@ -158,6 +158,18 @@ def unregister_plugin(name: str) -> None:
                 registry.unregister(entry.name)
 
 
+def require_plugin(name: str, purpose: str) -> None:
+    """Raise a one-line :class:`automm.errors.PluginError` unless plugin ``name`` is loaded:
+    ``{purpose} needs plugin {name!r} ({why})``."""
+    from automm.errors import PluginError
+
+    load_plugins()
+    info = _state.plugins.get(name)
+    if info is None or info.status != "loaded":
+        why = "not installed" if info is None else info.reason or info.status
+        raise PluginError(f"{purpose} needs plugin {name!r} ({why})")
+
+
 def failures() -> list[PluginInfo]:
     """Plugins that failed to load or register."""
     return [p for p in plugin_infos() if p.status == "failed"]
@@ -192,6 +204,7 @@ __all__ = [
     "plugin_infos",
     "plugin_manager",
     "register_plugin",
+    "require_plugin",
     "reset_plugins",
     "unregister_plugin",
 ]

@@ -13,6 +13,11 @@ from automm.errors import PluginError, UnknownComponentError
 _NAME = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
 
 
+def _key(name: str) -> str:
+    """How a name is looked up: case-insensitively (registered names are lower case)."""
+    return name.lower() if isinstance(name, str) else name
+
+
 @dataclass(frozen=True)
 class Entry:
     """One registered component and where it came from."""
@@ -81,17 +86,18 @@ class Registry:
 
     def unregister(self, name: str) -> None:
         """Remove ``name`` (used by tests and tools that register temporarily)."""
-        self._entries.pop(name, None)
+        self._entries.pop(_key(name), None)
 
     def clear(self) -> None:
         """Remove every entry."""
         self._entries.clear()
 
     def entry(self, name: str) -> Entry:
-        """The :class:`Entry` for ``name``; unknown names list the known ones."""
+        """The :class:`Entry` for ``name`` (any case: names are stored lower case); unknown names
+        list the known ones."""
         _ensure_loaded()
         try:
-            return self._entries[name]
+            return self._entries[_key(name)]
         except KeyError:
             known = ", ".join(sorted(self._entries)) or "(none)"
             raise UnknownComponentError(f"unknown {self.kind} {name!r}; known: {known}") from None
@@ -112,7 +118,7 @@ class Registry:
 
     def __contains__(self, name: object) -> bool:
         _ensure_loaded()
-        return name in self._entries
+        return isinstance(name, str) and _key(name) in self._entries
 
 
 def _ensure_loaded() -> None:

@@ -110,9 +110,13 @@ def random_architecture(space: Any, seed: int = 0) -> Any:
 
 
 def check_space(space: str, **config: Any) -> None:
-    """Assert a space builds, its choices are consistent with its graph, and both the
-    supernet and a derived network run forward and backward on random taps."""
+    """Assert a space builds, its choices are consistent with its graph (every candidate has an
+    edge to the choice's node), :class:`automm.nn.FusionNetwork` can read the graph, the supernet
+    runs forward and backward on random taps, and a random architecture round-trips through
+    arch.json and builds a derived network whose parameters are a subset of the supernet's."""
     from automm import registry
+    from automm.ir import architecture_from_dict
+    from automm.ir.space import INPUT
     from automm.nn import FusionNetwork
 
     definition = registry.spaces.get(space)
@@ -121,13 +125,20 @@ def check_space(space: str, **config: Any) -> None:
     for choice in built.choices.values():
         assert choice.candidates, f"{choice.name}: no candidates"
         assert choice.node in built.graph, f"{choice.name}: node {choice.node!r} is not in the graph"
+        for c in choice.candidates if choice.kind == INPUT else ():
+            assert built.graph.has_edge(c, choice.node), f"{choice.name}: no edge {c!r} -> {choice.node!r}"
     taps = {t: torch.randn(3, built.graph.nodes[t]["channels"], 5) for t in built.taps}
-    arch = random_architecture(built)
     uniform = {n: torch.full((len(c.candidates),), 1 / len(c.candidates))
                for n, c in built.choices.items()}
-    for net, weights in ((FusionNetwork(built), uniform), (FusionNetwork(built, arch), None)):
+    supernet = FusionNetwork(built)
+    arch = architecture_from_dict(random_architecture(built).to_dict())
+    derived = FusionNetwork(built, arch)
+    shapes = {k: v.shape for k, v in supernet.state_dict().items()}
+    for key, value in derived.state_dict().items():
+        assert shapes.get(key) == value.shape, f"derived parameter {key} is not in the supernet"
+    for net, weights in ((supernet, uniform), (derived, None)):
         out = net(taps, weights)
-        assert out.shape[0] == 3 and torch.isfinite(out).all()
+        assert out.shape[0] == 3 and torch.isfinite(out).all(), "the network output is not (B, classes)"
         out.sum().backward()
 
 
@@ -139,7 +150,11 @@ def check_backbone(backbone: str | Callable[..., Any], batch: int = 2, **options
     factory = registry.backbones.get(backbone) if isinstance(backbone, str) else backbone
     module = factory(**options)
     assert isinstance(module, nn.Module), f"factory returned {type(module).__name__}, not nn.Module"
+    for attr in ("modality", "taps", "example_input"):
+        assert hasattr(module, attr), f"a backbone needs {attr} (see docs/plugins.md)"
     assert isinstance(module.modality, str) and module.taps, "a backbone needs modality and taps"
+    names = [name for name, _ in module.taps]
+    assert len(set(names)) == len(names), f"tap names repeat: {names}"
     module.eval()
     with torch.no_grad():
         out = module(module.example_input(batch))
@@ -150,15 +165,31 @@ def check_backbone(backbone: str | Callable[..., Any], batch: int = 2, **options
         assert torch.isfinite(t).all(), f"{name}: non-finite features"
 
 
-def check_dataset(dataset: str | Any, root: Any) -> None:
-    """Assert a dataset layout detects ``root`` and lists valid, uniquely named samples."""
+def check_dataset(dataset: str | Any, root: Any = None) -> None:
+    """Assert a dataset layout detects ``root`` and lists valid, uniquely named samples.
+
+    Without ``root`` the layout writes its own tiny tree with ``example(root)`` into a temporary
+    directory; by name, auto-detection (``priority``) must then pick this layout for it.
+    """
+    import tempfile
     from pathlib import Path
 
     from automm import registry
     from automm.data import DatasetLayout
+    from automm.data.dataset import detect_layout
 
     layout = registry.datasets.get(dataset) if isinstance(dataset, str) else dataset
     assert isinstance(layout, DatasetLayout), "a dataset must have description, detect() and samples()"
+    assert isinstance(getattr(layout, "priority", 0), int), "priority must be an int"
+    if root is None:
+        assert callable(getattr(layout, "example", None)), "without root the layout needs example(root)"
+        with tempfile.TemporaryDirectory() as tmp:
+            layout.example(Path(tmp))
+            check_dataset(layout, tmp)
+            if isinstance(dataset, str):
+                found = detect_layout(Path(tmp))
+                assert found == dataset, f"auto-detection picks {found!r} for the example of {dataset!r}"
+        return
     assert layout.detect(Path(root)), f"detect() does not recognise {root}"
     samples = layout.samples(Path(root))
     assert samples, "no samples found"

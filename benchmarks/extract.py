@@ -88,9 +88,9 @@ def main() -> None:
             with torch.inference_mode():
                 dt, spec = timed(lambda w=wave: spectrogram(w))
                 record("spectrogram (clips)", 1, dt)
-                dt, _ = timed(lambda c=crops: extractor.image(c.unsqueeze(0)))
+                dt, _ = timed(lambda c=crops: extractor.backbones["image"](c.unsqueeze(0)))
                 record(f"ResNet-34 image, {crops.shape[-1]} px crops", len(crops), dt)
-                dt, _ = timed(lambda s=spec: extractor.audio(s.unsqueeze(0)))
+                dt, _ = timed(lambda s=spec: extractor.backbones["audio"](s.unsqueeze(0)))
                 record("ResNet-34 audio (clips)", 1, dt)
             assert points is not None
         pipeline = []

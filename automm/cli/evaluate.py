@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from automm import registry
+from automm.cli._run_output import echo_line, echo_next, metric, progress_option
 from automm.cli._types import SEED, no_verify_option
-from automm.errors import CacheError
 from automm.ir import Architecture, load_architecture
 from automm.train.settings import BALANCE_HELP, BALANCES, DEVICES, RetrainSettings
 
@@ -19,23 +18,11 @@ if TYPE_CHECKING:
 
 
 def _cache_for(arch: Architecture, arch_json: Path, data: str | None, verify: bool = True) -> FeatureCache:
-    """The cache to evaluate on: ``--data`` (through the space's ``prepare_data``), else the
-    searched cache recorded in the arch.json provenance; a different cache gets a warning."""
-    from automm.data.cache import FeatureCache
+    """:func:`automm.data.prepare.evaluation_cache`, warning on stderr."""
+    from automm.data.prepare import evaluation_cache
 
-    recorded = arch.provenance.get("data")
-    recorded = recorded if isinstance(recorded, Mapping) else {}
-    if data is None:
-        path = recorded.get("path")
-        if not path or not (Path(path) / "manifest.json").is_file():
-            raise CacheError(f"{arch_json}: the searched feature cache {path or '(not recorded)'} "
-                             "is not available; pass --data")
-        return FeatureCache.open(path, verify=verify)
-    cache = FeatureCache.open(registry.spaces.get(arch.space).prepare_data(data), verify=verify)
-    if recorded.get("fingerprint") and recorded["fingerprint"] != cache.fingerprint:
-        click.echo(f"automm: warning: {cache.path} is not the feature cache the architecture was "
-                   "searched on (fingerprints differ)", err=True)
-    return cache
+    return evaluation_cache(arch, arch_json, data, verify=verify,
+                            warn=lambda line: click.echo(f"automm: warning: {line}", err=True))
 
 
 def _table(metrics: Mapping[str, Any]) -> str:
@@ -68,8 +55,7 @@ def _table(metrics: Mapping[str, Any]) -> str:
 @click.option("--balance", type=click.Choice(BALANCES), default=RetrainSettings.balance, show_default=True,
               help=BALANCE_HELP)
 @click.option("--resume", is_flag=True, help="Continue an interrupted evaluation in --out.")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar per epoch (default: when stderr is a terminal).")
+@progress_option
 @no_verify_option
 def command(arch_json: Path, data: str | None, out: Path | None, epochs: int, batch_size: int, seed: int,
             device: str, balance: str, resume: bool, progress: bool | None, no_verify: bool) -> None:
@@ -88,6 +74,17 @@ def command(arch_json: Path, data: str | None, out: Path | None, epochs: int, ba
     out = out if out is not None else arch_json.parent / "eval"
     settings = RetrainSettings(epochs=epochs, batch_size=batch_size, seed=seed, device=device,
                                balance=balance)
-    result = retrain(arch, cache, settings, out, resume=resume, progress=progress)
+    result = retrain(arch, cache, settings, out, resume=resume, progress=progress,
+                     on_epoch=lambda r: _print_epoch(r, epochs))
     click.echo(_table(result.metrics))
     click.echo(f"wrote {out / 'metrics.json'}, model.safetensors, arch.json, history.jsonl, predictions.csv")
+    default_eval = out == arch_json.parent / "eval"
+    report = f"automm report {arch_json.parent}" + ("" if default_eval else f" --eval {out}")
+    echo_next((report, f"automm predict {out} VIDEO..."))
+
+
+def _print_epoch(record: Mapping[str, Any], epochs: int) -> None:
+    f = metric
+    echo_line(f"epoch {record['epoch']}/{epochs}  train loss {f(record['train_loss'])} "
+              f"acc {f(record['train_acc'])} | val loss {f(record['val_loss'])} acc {f(record['val_acc'])} "
+              f"auc {f(record['val_auc'])} | {record['seconds']:.1f}s")

@@ -19,6 +19,7 @@ import click
 from click.core import ParameterSource
 
 from automm import registry
+from automm.cli._run_output import echo_line, echo_next, metric, progress_option
 from automm.cli._space_options import space_options
 from automm.cli._types import FINITE_FLOAT, SEED, no_verify_option, option_type
 from automm.errors import AutommError
@@ -123,12 +124,10 @@ def _default_run_dir(strategy: str) -> Path:
 
 
 def _print_epoch(record: Mapping[str, Any], epochs: int | None = None) -> None:
-    def f(v: Any) -> str:
-        return "n/a" if v is None else f"{v:.4f}"
-
+    f = metric
     entropy = " ".join(f"{k} {f(v)}" for k, v in record["entropy"].items())
     total = f"/{epochs}" if epochs else ""
-    click.echo(f"epoch {record['epoch']}{total}  train loss {f(record['train_loss'])} "
+    echo_line(f"epoch {record['epoch']}{total}  train loss {f(record['train_loss'])} "
                f"acc {f(record['train_acc'])} | val acc {f(record['val_acc'])} auc {f(record['val_auc'])} "
                f"| derived acc {f(record['derived_val_acc'])} auc {f(record['derived_val_auc'])} "
                f"| entropy {entropy} | {record['seconds']:.1f}s")
@@ -153,10 +152,9 @@ def _print_result(result: SearchResult) -> None:
                f"best epoch {m['best_epoch']}: {scores or 'no validation score'}; "
                f"fusion params {m['params']}")
     click.echo(f"wrote {arch}")
-    click.echo("next:")
-    for line in (f"automm show {arch}", f"automm render {arch}",
-                 f"automm evaluate {arch} --out {run / 'eval'}", f"automm report {run}"):
-        click.echo(f"  {line}")
+    echo_next((f"automm show {arch}", f"automm render {arch}",
+               f"automm evaluate {arch} --out {run / 'eval'}", f"automm report {run}",
+               f"automm predict {run / 'eval'} VIDEO...   # after evaluate"))
 
 
 @click.command("search", cls=SearchCommand)
@@ -179,8 +177,7 @@ def _print_result(result: SearchResult) -> None:
               help=BALANCE_HELP)
 @click.option("--resume", type=click.Path(file_okay=False, path_type=Path), metavar="RUN_DIR",
               help="Continue the interrupted search in RUN_DIR with its recorded settings.")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar per epoch (default: when stderr is a terminal).")
+@progress_option
 @no_verify_option
 @click.pass_context
 def command(ctx: click.Context, strategy: str, space_name: str, data: str | None, out: Path | None,
@@ -206,8 +203,9 @@ def command(ctx: click.Context, strategy: str, space_name: str, data: str | None
 def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: int, epochs: int,
            batch_size: int, device: str, entropy_tol: float, patience: int, progress: bool | None,
            verify: bool, extra: Mapping[str, Any]) -> SearchResult:
-    from automm.data.cache import FeatureCache
-    from automm.train.bilevel import ARCH, CHECKPOINT, search, space_for_cache
+    from automm.api import check_new_run
+    from automm.data.prepare import open_data
+    from automm.train.bilevel import search, space_for_cache
     from automm.train.common import resolve_device
     from automm.train.retraining import weights_note
 
@@ -217,11 +215,9 @@ def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: in
     settings = SearchSettings(epochs=epochs, batch_size=batch_size, seed=seed, entropy_tol=entropy_tol,
                               patience=patience, device=device, balance=extra["balance"])
     method = factory(**params)
-    if (out / CHECKPOINT).exists() or (out / ARCH).exists():
-        raise AutommError(f"{out}: already holds a search; continue it with --resume {out} "
-                          "or choose another --out")
+    check_new_run(out)
     device_used = resolve_device(device)
-    cache = FeatureCache.open(definition.prepare_data(data), verify=verify)
+    cache = open_data(data, definition, verify=verify)
     for line in cache.notes:
         click.echo(f"automm: note: {line}", err=True)
     space = space_for_cache(definition, values, cache)

@@ -7,20 +7,26 @@ import json
 import click
 
 from automm.ir import Architecture, build_space_for, load_architecture
+from automm.nn.plan import SELECT, STEP, Node, make_plan
 
 
 def summarize(arch: Architecture) -> str:
     """Text summary: space, per cell its inputs and per step its inputs and op, strategy, metrics."""
     space = build_space_for(arch)
+    plan = make_plan(space)
     cfg = ", ".join(f"{k}={v}" for k, v in arch.config.items() if k != "tap_channels")
     lines = [f"space     {arch.space} ({cfg})"]
-    for cell in space.cells:
-        ins = [arch[n] for n in space.cell_inputs(cell)]
-        lines.append(f"{cell:<9} inputs {', '.join(ins)}")
-        for step in space.steps(cell):
-            a, b, op = arch[f"{step}/in/1"], arch[f"{step}/in/2"], arch[f"{step}/op"]
-            short = [x.removeprefix(f"{cell}/") for x in (a, b)]
-            lines.append(f"  {step.removeprefix(cell + '/'):<7} {op}({short[0]}, {short[1]})")
+
+    def step_line(step: Node, prefix: str) -> str:
+        a, b = (arch[s].removeprefix(prefix) for s in step.slots)
+        return f"  {step.name.removeprefix(prefix):<7} {arch[step.op or '']}({a}, {b})"
+
+    for cell in plan.cells:
+        ins = [arch[n.slots[0]] for n in plan.nodes
+               if n.kind == SELECT and space.graph.nodes[n.name].get("cell") == cell.name]
+        lines.append(f"{cell.name:<9} inputs {', '.join(ins) or '-'}")
+        lines += [step_line(s, f"{cell.name}/") for s in plan.nodes if s.cell == cell.name]
+    lines += [step_line(s, "") for s in plan.nodes if s.kind == STEP and s.cell is None]
     if arch.strategy:
         lines.append("strategy  " + ", ".join(f"{k}={v}" for k, v in arch.strategy.items()))
     if arch.metrics:

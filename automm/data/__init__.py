@@ -10,6 +10,7 @@ _EXPORTS = {
     "write_cache": ".cache",
     "DatasetLayout": ".dataset",
     "MediaSample": ".dataset",
+    "detect_layout": ".dataset",
     "identity_disjoint_split": ".dataset",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from automm.data.names import SPLITS
+from automm.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,14 @@ class MediaSample:
 
 @runtime_checkable
 class DatasetLayout(Protocol):
-    """What ``automm_register_datasets`` registers: a layout of videos on disk."""
+    """What ``automm_register_datasets`` registers: a layout of videos on disk.
+
+    Optional attributes: ``priority`` (int, default 0: when ``--dataset`` is not given, layouts
+    are tried from the highest priority down, so a specific layout outranks a generic one),
+    ``primary_identity`` (a sentence saying where a sample's first identity comes from) and
+    ``example(root)`` (writes a tiny tree of this layout, empty video files allowed, for
+    :func:`automm.testing.check_dataset`).
+    """
 
     description: str
 
@@ -43,6 +51,20 @@ class DatasetLayout(Protocol):
 
     def samples(self, root: Path) -> list[MediaSample]:
         """Every video under ``root`` with its label and identities."""
+
+
+def detect_layout(root: Path) -> str:
+    """The registered dataset layout that recognises ``root``, highest ``priority`` first (ties
+    by name); none is a one-line :class:`DataError`."""
+    from automm import registry
+
+    names = sorted(registry.datasets.list(),
+                   key=lambda n: (-getattr(registry.datasets.get(n), "priority", 0), n))
+    for name in names:
+        if registry.datasets.get(name).detect(root):
+            return name
+    raise DataError(f"{root}: not a known dataset layout (known: {', '.join(names)}); "
+                    "pass --dataset NAME")
 
 
 def identity_disjoint_split(

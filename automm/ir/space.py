@@ -8,12 +8,11 @@ import typing
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import networkx as nx
 
-from automm.errors import ArchitectureError, CacheError
+from automm.errors import ArchitectureError
 
 INPUT = "input"
 OP = "op"
@@ -172,13 +171,14 @@ class SearchSpace:
         """Input-slot choices grouped by the node that consumes them together, in order.
 
         A step's slots are grouped under the step; a cell's slots (nodes of kind ``cell-input``)
-        under the cell. Derivation gives the slots of one group distinct candidates.
+        under the cell (their ``cell`` attribute; a cell-input node without one is its own
+        group). Derivation gives the slots of one group distinct candidates.
         """
         out: dict[str, list[Choice]] = {}
         for c in self.choices.values():
             if c.kind == INPUT:
                 data = self.graph.nodes[c.node]
-                owner = data["cell"] if data["kind"] == "cell-input" else c.node
+                owner = data.get("cell", c.node) if data["kind"] == "cell-input" else c.node
                 out.setdefault(owner, []).append(c)
         return out
 
@@ -192,6 +192,8 @@ class SpaceDefinition(ABC):
     ``config_type`` is a frozen dataclass subclassing :class:`SpaceConfig`; its simple
     fields (int, float, str, tuple of str) become CLI options (``--cells``, ``--ops a,b``).
     A config field ``tap_channels`` (dict tap -> channels) is filled from the feature cache.
+    Turning ``--data`` into a feature cache is not the space's business: plugins implement
+    ``automm_prepare_data`` (:func:`automm.data.prepare.resolve_data`).
     """
 
     config_type: ClassVar[type[SpaceConfig]]
@@ -204,16 +206,3 @@ class SpaceDefinition(ABC):
     def default_config(self) -> SpaceConfig:
         """The config with every default."""
         return self.config_type()
-
-    def prepare_data(self, data: str | None) -> Path:
-        """Turn ``--data`` into a feature-cache directory.
-
-        The default accepts only an existing cache; spaces that know their media
-        (e.g. extract from videos, or make a demo corpus when ``data`` is None) override it.
-        """
-        if data is None:
-            raise CacheError("--data is required: this space has no default data")
-        path = Path(data)
-        if not (path / "manifest.json").is_file():
-            raise CacheError(f"{path}: not a feature cache (no manifest.json)")
-        return path

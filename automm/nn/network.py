@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from automm.errors import ArchitectureError
 from automm.ir.architecture import Architecture
 from automm.ir.space import SearchSpace
+from automm.nn.plan import CELL, SELECT, STEP, Node, Plan, make_plan
 
 OpFactory = Callable[[int, int], nn.Module]
 
@@ -70,8 +71,34 @@ def _mix(weights: Tensor, values: list[Tensor], per_example: bool = False) -> Te
     return mixed.view(*weights.shape[:-1], *stacked.shape[1:])
 
 
+def _module_dict(modules: dict[str, nn.Module]) -> nn.ModuleDict:
+    """``modules`` keyed by their node or op names (a ``.``, which torch forbids, becomes ``_``)."""
+    out = nn.ModuleDict()
+    for name, module in modules.items():
+        key = name.replace(".", "_")
+        if key in out:
+            raise ArchitectureError(f"names {name!r} and another differ only by '.' and '_'")
+        out[key] = module
+    return out
+
+
+def _groups(plan: Plan, space: SearchSpace) -> list[list[Node]]:
+    """The computed nodes in order, consecutive cell-input nodes over the same candidates in one
+    group (mixed from one stack in the supernet); the head is left out."""
+    out: list[list[Node]] = []
+    for node in plan.nodes:
+        last = out[-1][0] if out else None
+        if (node.kind == SELECT and last is not None and last.kind == SELECT
+                and space.choices[last.slots[0]].candidates == space.choices[node.slots[0]].candidates):
+            out[-1].append(node)
+        elif node is not plan.head:
+            out.append([node])
+    return out
+
+
 class FusionNetwork(nn.Module):
-    """Taps -> reducers -> cells of fusion steps -> head (pool, dropout, linear).
+    """Taps -> reducers -> cells of fusion steps -> head (pool, dropout, linear), read from the
+    space's graph (node kinds, edges and their choices: :mod:`automm.nn.plan`).
 
     ``forward(taps, weights=None)``: ``taps`` maps tap names to ``(B, channels, L')``;
     ``weights`` maps each choice name to its weights over its candidates (supernet only):
@@ -87,50 +114,46 @@ class FusionNetwork(nn.Module):
         op_factory: Callable[[str], OpFactory] = _registry_factory,
     ) -> None:
         super().__init__()
-        cfg = space.config
         self.space = space
-        self.C, self.L = int(cfg.C), int(cfg.L)  # type: ignore[attr-defined]
-        num_classes = int(getattr(cfg, "num_classes", 2))
         self.fixed: dict[str, str] | None = None
         if architecture is not None:
             architecture.validate(space)
             self.fixed = dict(architecture.choices)
-        self._plan = self._make_plan()
-        taps = self._used_taps()
-        self.reducers = nn.ModuleDict({
-            t: TapReducer(space.graph.nodes[t]["channels"], self.C, self.L) for t in taps})
+        self.plan = plan = make_plan(space)
+        self.C, self.L = plan.C, plan.L
+        self._groups = _groups(plan, self.space)
+        self._taps = self._used_taps()
+        self.reducers = _module_dict({
+            t: TapReducer(space.graph.nodes[t]["channels"], self.C, self.L) for t in self._taps})
+        self._ops: dict[str, nn.ModuleDict] = {}
+        self._proj: dict[str, nn.Module] = {}
         self.cells = nn.ModuleList()
-        for cell in space.cells:
-            steps = space.steps(cell)
+        for cell in plan.cells:
             module = nn.Module()
-            module.steps = nn.ModuleList(
-                nn.ModuleDict({op: op_factory(op)(self.C, self.L) for op in self._ops(s)})
-                for s in steps)
-            module.proj = CellProjection(len(steps), self.C)
+            module.steps = nn.ModuleList(self._op_modules(s, op_factory)
+                                         for s in plan.nodes if s.cell == cell.name)
+            module.proj = self._proj[cell.name] = CellProjection(len(cell.preds), self.C)
             self.cells.append(module)
+        self.steps = _module_dict({s.name: self._op_modules(s, op_factory)
+                                   for s in plan.nodes if s.kind == STEP and s.cell is None})
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(len(space.cells) * self.C, num_classes)
+        self.classifier = nn.Linear(len(plan.head.preds) * self.C, plan.num_classes)
 
     def _candidates(self, choice: str) -> tuple[str, ...]:
         if self.fixed is not None:
             return (self.fixed[choice],)
         return self.space.choices[choice].candidates
 
-    def _ops(self, step: str) -> tuple[str, ...]:
-        return self._candidates(f"{step}/op")
-
-    def _make_plan(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
-        plan = []
-        for cell in self.space.cells:
-            steps = [(s, f"{s}/in/1", f"{s}/in/2") for s in self.space.steps(cell)]
-            plan.append((cell, steps))
-        return plan
+    def _op_modules(self, step: Node, op_factory: Callable[[str], OpFactory]) -> nn.ModuleDict:
+        assert step.op is not None
+        ops = self._ops[step.name] = _module_dict(
+            {op: op_factory(op)(self.C, self.L) for op in self._candidates(step.op)})
+        return ops
 
     def _used_taps(self) -> list[str]:
-        taps = set(self.space.taps)
-        used = {c for cell in self.space.cells for k in (1, 2)
-                for c in self._candidates(f"{cell}/in/{k}")}
-        return [t for t in self.space.taps if t in taps & used]
+        used = {c for node in self.plan.nodes for slot in node.slots for c in self._candidates(slot)}
+        used |= {p for node in self.plan.nodes for p in node.preds}
+        return [t for t in self.plan.taps if t in used]
 
     def _select(self, slots: tuple[str, ...], values: Mapping[str, Tensor],
                 weights: Mapping[str, Tensor] | None) -> list[Tensor]:
@@ -152,30 +175,30 @@ class FusionNetwork(nn.Module):
 
     def features(self, taps: Mapping[str, Tensor],
                  weights: Mapping[str, Tensor] | None = None) -> Tensor:
-        """The concatenated cell outputs ``(B, N*C, L)``."""
+        """The concatenated inputs of the head ``(B, N*C, L)`` (N: its predecessors)."""
         values: dict[str, Tensor] = {}
-        for name, reducer in self.reducers.items():
+        for name, reducer in zip(self._taps, self.reducers.values(), strict=True):
             try:
                 values[name] = reducer(taps[name])
             except KeyError:
                 raise ArchitectureError(f"input tap {name!r} is missing") from None
-        outputs = []
-        for (cell, steps), module in zip(self._plan, self.cells, strict=True):
-            cell_slots = (f"{cell}/in/1", f"{cell}/in/2")
-            values.update(zip(cell_slots, self._select(cell_slots, values, weights), strict=True))
-            step_outs = []
-            for (step, in1, in2), ops in zip(steps, module.steps, strict=True):
-                x, y = self._select((in1, in2), values, weights)
+        for group in self._groups:
+            node = group[0]
+            if node.kind == SELECT:
+                slots = tuple(n.slots[0] for n in group)
+                values.update(zip((n.name for n in group), self._select(slots, values, weights),
+                                  strict=True))
+            elif node.kind == STEP:
+                x, y = self._select(node.slots, values, weights)
+                ops = self._ops[node.name]
                 if self.fixed is not None:
-                    out = next(iter(ops.values()))(x, y)
+                    values[node.name] = next(iter(ops.values()))(x, y)
                 else:
-                    w = weights[f"{step}/op"]
-                    out = _mix(w, [op(x, y) for op in ops.values()], per_example=w.dim() == 2)
-                values[step] = out
-                step_outs.append(out)
-            values[cell] = module.proj(torch.cat(step_outs, dim=1))
-            outputs.append(values[cell])
-        return torch.cat(outputs, dim=1)
+                    w = weights[node.op]  # type: ignore[index]
+                    values[node.name] = _mix(w, [op(x, y) for op in ops.values()], per_example=w.dim() == 2)
+            elif node.kind == CELL:
+                values[node.name] = self._proj[node.name](torch.cat([values[p] for p in node.preds], dim=1))
+        return torch.cat([values[p] for p in self.plan.head.preds], dim=1)
 
     def forward(self, taps: Mapping[str, Tensor],
                 weights: Mapping[str, Tensor] | None = None) -> Tensor:

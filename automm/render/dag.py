@@ -1,7 +1,8 @@
 """Graphviz drawings of a search space and of an architecture (the paper's Figure 7 style).
 
-Left to right: modality feature taps (one cluster per modality), one cluster per cell
-(its input nodes, its step nodes, its output node), then the head. Graphviz node ids are
+Left to right, in the natural order of the IR: the modality feature taps in one column (by
+modality, then stage), then per cell its input nodes in one column and a cluster of its steps
+(in order) and output node, then the head. Graphviz node ids are
 the IR node names (``image/1``, ``cell/2/step/1``, ``head``), so a drawing maps back to
 the space without guessing. Every drawing is built from the IR alone (node ``kind``,
 ``modality``, ``cell`` attributes, edge ``choice`` attributes): any number of cells, steps,
@@ -10,6 +11,7 @@ taps and modalities.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -40,6 +42,10 @@ FADED_NODE = {"color": "#b7b7b7", "fontcolor": "#999999", "fillcolor": "#f7f7f7"
 """Attributes of unused nodes (their style also gets ``dashed``)."""
 FADED_EDGE = {"color": "#cccccc", "style": "dashed"}
 CANDIDATE_EDGE = {"color": "#999999", "arrowsize": "0.5", "penwidth": "0.6"}
+UNCLUSTERED = ("tap", "cell-input")
+"""Node kinds drawn outside the cell clusters, in ordered columns."""
+ORDER_EDGE = {"style": "invis"}
+"""Attributes of the invisible edges that fix the drawing order (:func:`_add_order`)."""
 
 
 @dataclass(frozen=True)
@@ -148,7 +154,8 @@ def _label(space: SearchSpace, node: str, ops: Mapping[str, list[str]]) -> str:
         classes = getattr(space.config, "num_classes", None)
         text = f"head\\n{classes} classes" if classes else "head"
     else:
-        text = (node.removeprefix(f"{cell}/") if cell else node).replace("/", " ")
+        inside = cell and kind not in UNCLUSTERED
+        text = (node.removeprefix(f"{cell}/") if inside else node).replace("/", " ")
     return "\\n".join([text, *ops.get(node, [])])
 
 
@@ -197,15 +204,58 @@ def _draw(
         if e.tail in visible and e.head in visible:
             style = edge_style if e.tail in live else FADED_EDGE
             graph.edge(e.tail, e.head, tooltip=e.tooltip, **style)
+    _add_order(graph, space, visible)
     return graph
 
 
+def _add_order(graph: graphviz.Digraph, space: SearchSpace, visible: set[str]) -> None:
+    """Invisible edges that draw the nodes in their natural order, as in the paper's Figure 7:
+    the taps in one column, top to bottom by modality then stage; before each cell its inputs in
+    one column, top to bottom; the steps of a cell and the cells left to right. (Graphviz keeps
+    the order of a column reliably only outside clusters, hence taps and inputs are in none.)"""
+    for column in _columns(space, visible):
+        with graph.subgraph() as sub:
+            sub.attr(rank="same")
+            for tail, head in itertools.pairwise(column):
+                sub.edge(tail, head, **ORDER_EDGE)
+    for tail, head in _sequence(space, visible):
+        graph.edge(tail, head, **ORDER_EDGE)
+
+
+def _columns(space: SearchSpace, visible: set[str]) -> list[list[str]]:
+    """The visible nodes drawn in one column each, top to bottom: the taps (modalities in order
+    of first appearance, then space order), then each cell's inputs."""
+    modalities = list(modality_colours(space))
+    taps = sorted(space.taps, key=lambda t: modalities.index(space.graph.nodes[t].get("modality", "")))
+    columns = [[t for t in taps if t in visible]]
+    columns += [_in_cell(space, cell, "cell-input", visible) for cell in space.nodes_of("cell")]
+    return [c for c in columns if len(c) > 1]
+
+
+def _in_cell(space: SearchSpace, cell: str, kind: str, visible: set[str]) -> list[str]:
+    """The visible nodes of ``kind`` in ``cell``, in space order."""
+    return [n for n in space.nodes_of(kind) if space.graph.nodes[n].get("cell") == cell and n in visible]
+
+
+def _sequence(space: SearchSpace, visible: set[str]) -> list[tuple[str, str]]:
+    """Ordering edges left to right: step k -> step k+1 of each cell, and each cell's output ->
+    the next cell's first input (between visible nodes only)."""
+    pairs: list[tuple[str, str]] = []
+    cells = space.nodes_of("cell")
+    for cell in cells:
+        pairs += itertools.pairwise(_in_cell(space, cell, "step", visible))
+    for cell, following in itertools.pairwise(cells):
+        if cell in visible:
+            pairs += [(cell, n) for n in _in_cell(space, following, "cell-input", visible)[:1]]
+    return pairs
+
+
 def _cluster(space: SearchSpace, node: str) -> tuple[str, str]:
-    """(cluster id, cluster label) of a node: its modality for taps, its cell inside cells."""
+    """(cluster id, cluster label) of a node: its cell for the steps and output of a cell; none
+    for taps and cell inputs (see :func:`_add_order`)."""
     data = space.graph.nodes[node]
-    if data["kind"] == "tap":
-        modality = data.get("modality") or "taps"
-        return f"cluster_taps_{modality}", modality
+    if data["kind"] in UNCLUSTERED:
+        return "", ""
     cell = node if data["kind"] == "cell" else data.get("cell")
     if cell:
         return f"cluster_{cell.replace('/', '_')}", cell.replace("/", " ")

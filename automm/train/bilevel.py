@@ -52,12 +52,12 @@ from automm.train.checkpoint import (
 )
 from automm.train.common import (
     EpochCallback,
+    RunProgress,
     Stopwatch,
     better,
     data_record,
     inherit_weights,
     predict,
-    progress_bar,
     reset_batch_norm,
     resolve_device,
     write_jsonl,
@@ -198,6 +198,7 @@ class _Search:
         self.best: dict[str, Any] | None = None
         self.finished: str | None = None
         self.clock = Stopwatch()
+        self.bar = RunProgress(settings.epochs, 0, False)  # replaced by run()
 
     # -- checkpoints ---------------------------------------------------------------------
     def setup(self) -> dict[str, Any]:
@@ -237,6 +238,13 @@ class _Search:
     def run(self) -> SearchResult:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_jsonl(self.run_dir / METRICS, self.history)
+        with RunProgress(self.settings.epochs, self.epoch, self.progress) as self.bar:
+            self._loop()
+        arch = self.result_architecture()
+        save_architecture(arch, self.run_dir / ARCH)
+        return SearchResult(arch, self.run_dir, self.history, self.finished)
+
+    def _loop(self) -> None:
         while self.finished is None:
             self.epoch += 1
             record = self.train_epoch()
@@ -252,9 +260,6 @@ class _Search:
             write_jsonl(self.run_dir / METRICS, self.history)
             if self.on_epoch is not None:
                 self.on_epoch(record)
-        arch = self.result_architecture()
-        save_architecture(arch, self.run_dir / ARCH)
-        return SearchResult(arch, self.run_dir, self.history, self.finished)
 
     def train_epoch(self) -> dict[str, Any]:
         start = Stopwatch()
@@ -268,8 +273,7 @@ class _Search:
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.long)
         seen = 0
-        desc = f"epoch {self.epoch}/{s.epochs}"
-        with progress_bar(len(train_batches), desc, self.progress) as bar:
+        with self.bar.epoch(self.epoch, len(train_batches)) as bar:
             for step, (tpos, vpos) in enumerate(zip(train_batches, val_batches, strict=False)):
                 loss, logits, labels = self.weight_step(train, tpos)
                 loss_sum += loss.detach() * len(tpos)

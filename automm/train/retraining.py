@@ -46,11 +46,11 @@ from automm.train.checkpoint import (
 from automm.train.common import (
     EpochCallback,
     Predictions,
+    RunProgress,
     Stopwatch,
     better,
     data_record,
     predict,
-    progress_bar,
     resolve_device,
     write_jsonl,
 )
@@ -165,6 +165,7 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
         best_state, clock = state["best_network"], Stopwatch(state["seconds"])
     out.mkdir(parents=True, exist_ok=True)
     train, val = data["train"], data["val"]
+    run_bar = RunProgress(settings.epochs, epoch, progress)
     while epoch < settings.epochs:
         epoch += 1
         start = Stopwatch()
@@ -172,7 +173,7 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
         batches = train.order(settings.batch_size, generator, train=True)
-        with progress_bar(len(batches), f"epoch {epoch}/{settings.epochs}", progress) as bar:
+        with run_bar.epoch(epoch, len(batches)) as bar:
             for positions in batches:
                 taps, labels = train.get(positions)
                 logits = network(taps)
@@ -188,6 +189,7 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
         m = predict(network, val).metrics()
         for which, loss in (("training", float(loss_sum)), ("validation", m["loss"])):
             if not math.isfinite(loss):
+                run_bar.close()
                 raise AutommError(f"{out}: epoch {epoch}: the {which} loss is not finite (NaN or "
                                   "infinity); the run stopped before saving this epoch")
         record = finite_or_none({"epoch": epoch, "train_loss": float(loss_sum) / seen,
@@ -205,6 +207,7 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
         write_jsonl(out / "history.jsonl", history)
         if on_epoch is not None:
             on_epoch(record)
+    run_bar.close()
     assert best is not None and best_state is not None
     network.load_state_dict(best_state)
     test = predict(network, data["test"])

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 import automm
@@ -22,6 +24,15 @@ def automm_register_datasets(register) -> None:
 
     for name, layout in LAYOUTS.items():
         register(name, layout())
+
+
+@automm.hookimpl
+def automm_prepare_data(data: str | None) -> Path | None:
+    """A dataset directory (any registered layout) extracted once into the user cache; None:
+    the demo corpus, generated and extracted once."""
+    from automm_deepfake.data import prepare
+
+    return prepare(data)
 
 
 @automm.hookimpl

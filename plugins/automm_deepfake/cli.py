@@ -20,6 +20,9 @@ def demo_data_command(out_dir: str, small: bool, identities: int | None, seed: i
     """
     import dataclasses
 
+    from automm.plugins import require_plugin
+
+    require_plugin("media", "automm demo-data")
     from automm_deepfake.demo import DemoSpec, generate_demo
 
     spec = DemoSpec.small(seed) if small else DemoSpec(seed=seed)

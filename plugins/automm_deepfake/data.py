@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from automm.errors import CacheError
 from automm.fileio import user_cache_dir
+from automm.plugins import require_plugin
 
 
 def _extract(dataset: Path, out: Path) -> Path:
@@ -24,6 +24,7 @@ def _extract(dataset: Path, out: Path) -> Path:
 
 def demo_cache() -> Path:
     """The demo corpus's feature cache, generating and extracting it on first use."""
+    require_plugin("media", "the demo corpus (the default --data)")
     from automm_deepfake.demo import generate_demo
 
     root = user_cache_dir() / "demo"
@@ -38,6 +39,7 @@ def demo_cache() -> Path:
 def dataset_cache(dataset: Path) -> Path:
     """The feature cache of a dataset directory, extracted with default settings on first use
     into ``<user cache>/extracted/<name>-<hash of its path>``."""
+    require_plugin("media", f"extracting features of {dataset}")
     from automm_media.extract import ExtractSettings
 
     root = dataset.resolve()
@@ -48,8 +50,8 @@ def dataset_cache(dataset: Path) -> Path:
     return _extract(root, out)
 
 
-def prepare(data: str | None) -> Path:
-    """Resolve ``--data`` to a feature-cache directory."""
+def prepare(data: str | None) -> Path | None:
+    """Resolve ``--data`` to a feature-cache directory (None: not a dataset directory)."""
     if data is None:
         return demo_cache()
     path = Path(data)
@@ -57,4 +59,4 @@ def prepare(data: str | None) -> Path:
         return path
     if path.is_dir():
         return dataset_cache(path)
-    raise CacheError(f"{path}: neither a feature cache (no manifest.json) nor a dataset directory")
+    return None

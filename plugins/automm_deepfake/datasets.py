@@ -37,6 +37,13 @@ def videos_under(folder: Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
+def touch(root: Path, *relative: str) -> None:
+    """Empty files at ``relative`` paths below ``root`` (layout examples for tests)."""
+    for rel in relative:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"")
+
+
 def _unique(items: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(i for i in items if i))
 
@@ -86,6 +93,13 @@ class FakeAVCeleb:
     def detect(self, root: Path) -> bool:
         return any((root / c).is_dir() for c in FAKEAVCELEB_CATEGORIES)
 
+    def example(self, root: Path) -> None:
+        """Two identities, a real and a face-swapped video each (empty files, no metadata)."""
+        touch(root, "RealVideo-RealAudio/African/men/id00001/00001.mp4",
+              "RealVideo-RealAudio/African/men/id00002/00001.mp4",
+              "FakeVideo-RealAudio/African/men/id00001/00001_id00002_faceswap.mp4",
+              "FakeVideo-RealAudio/African/men/id00002/00001_id00001_faceswap.mp4")
+
     def samples(self, root: Path) -> list[MediaSample]:
         meta_file = root / "meta_data.csv"
         meta = read_fakeavceleb_meta(meta_file) if meta_file.is_file() else {}
@@ -129,6 +143,10 @@ class SwanDF:
                 return m["a"], m["b"]
         return None
 
+    def example(self, root: Path) -> None:
+        """Two identities with a real video each and one deepfake of each by the other."""
+        touch(root, "real/alice/1.mp4", "real/bob/1.mp4", "fake/alice_bob/1.mp4", "fake/bob_alice/1.mp4")
+
     def detect(self, root: Path) -> bool:
         real = root / "real"
         known = {p.name for p in real.iterdir() if p.is_dir()} if real.is_dir() else set()
@@ -160,6 +178,10 @@ class RealFakeFolder:
     description = "generic: real/** and fake/** (identity = first sub-folder, else file name)"
     primary_identity = "the first folder below real/ or fake/ (else the file name)"
     priority = 0
+
+    def example(self, root: Path) -> None:
+        """Two people, a real and a fake video each."""
+        touch(root, "real/ann/a.mp4", "real/ben/b.mp4", "fake/ann/c.mp4", "fake/ben/d.mp4")
 
     def detect(self, root: Path) -> bool:
         return (root / "real").is_dir() and (root / "fake").is_dir()

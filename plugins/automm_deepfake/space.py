@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import ClassVar
 
 from automm import registry
@@ -71,10 +70,3 @@ class BimodalDeepfakeSpace(SpaceDefinition):
             registry.fusion_ops.entry(op)  # unknown op names fail here, listing the known ones
         return build_cell_space("bimodal-deepfake", config, config.taps(),
                                 cells=config.cells, steps=config.steps, ops=config.ops)
-
-    def prepare_data(self, data: str | None) -> Path:
-        """A feature cache as is; a dataset directory (any registered layout) extracted once
-        into the user cache; None: the demo corpus, generated and extracted once."""
-        from automm_deepfake.data import prepare
-
-        return prepare(data)

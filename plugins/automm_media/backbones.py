@@ -134,6 +134,10 @@ class ImageBackbone(ResNet34Taps):
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
+    def example_input(self, batch: int) -> torch.Tensor:
+        """``batch`` clips of 2 random 64-pixel face crops in [0, 1]."""
+        return torch.rand(batch, 2, 3, 64, 64)
+
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         b, k = x.shape[:2]
         x = (x.flatten(0, 1) - self.mean) / self.std
@@ -149,6 +153,10 @@ class AudioBackbone(ResNet34Taps):
 
     def __init__(self, L: int = 16, weights: str | os.PathLike[str] | None = None, seed: int = 0) -> None:
         super().__init__("audio", 1, L, weights, seed)
+
+    def example_input(self, batch: int) -> torch.Tensor:
+        """``batch`` random log spectrograms of 257 bins by 100 frames."""
+        return torch.randn(batch, 1, 257, 100)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         return {name: F.adaptive_avg_pool1d(y.mean(dim=2), self.L)

@@ -35,8 +35,8 @@ def _dataset(ctx: click.Context, param: click.Parameter, value: str | None) -> s
 def backbone_note(source: dict[str, Any]) -> str:
     """One line naming the backbone weights of a feature source (random-init is said plainly)."""
     b = source.get("backbones", {})
-    text = ", ".join(f"{m} {b[m].get('weights', '?')}" for m in ("image", "audio") if m in b)
-    if "random-init" in text:
+    text = ", ".join(f"{m} {r.get('weights', '?')}" for m, r in b.items())
+    if any(r.get("pretrained") is False or "random-init" in str(r.get("weights")) for r in b.values()):
         text += " (not pretrained: features are random-network projections)"
     return f"backbones: {text}"
 
@@ -66,7 +66,8 @@ def summary(result: ExtractResult) -> str:
         used = result.samples - result.dropped - len(result.skipped)
         dropped = f"{result.dropped} linked fakes dropped, " if result.dropped else ""
         lines = [f"wrote {result.path}: {used} of {result.samples} videos ({dropped}"
-                 f"{result.extracted} extracted now, {result.resumed} from an earlier run; {splits})",
+                 f"{result.extracted} extracted now, {result.resumed} from an earlier run, "
+                 f"{len(result.skipped)} skipped; {splits})",
                  f"time {result.seconds:.1f} s ("
                  + ", ".join(f"{k} {v:.1f} s" for k, v in result.stage_seconds.items()) + ")"]
         ds = src.get("dataset", {})
@@ -77,6 +78,8 @@ def summary(result: ExtractResult) -> str:
     lines.append(backbone_note(src))
     for s in result.skipped:
         lines.append(f"skipped {s['id']}: {s['kind']}: {s['reason']}")
+    lines += [f"warning: {w}" for w in result.warnings]
+    lines += ["next:", f"  automm search --data {result.path}"]
     return "\n".join(lines)
 
 
@@ -96,8 +99,13 @@ def summary(result: ExtractResult) -> str:
 @click.option("--positions", default=16, show_default=True, help="Positions L per tap along time.")
 @click.option("--crop", default=112, show_default=True, help="Aligned face crop size in pixels.")
 @click.option("--min-seconds", default=1.0, show_default=True, help="Shorter videos are skipped.")
-@click.option("--image-weights", type=_FILE, help="Local ResNet-34 weights for faces (default: random).")
-@click.option("--audio-weights", type=_FILE, help="Local ResNet-34 weights for audio (default: random).")
+@click.option("--backbone", "backbone_specs", multiple=True, metavar="MODALITY=NAME",
+              help="Backbone of a modality: any registered one (automm plugins); repeatable; NAME none "
+                   "drops the modality. Default: image=resnet34-image, audio=resnet34-audio.")
+@click.option("--weights", "weights_specs", multiple=True, metavar="MODALITY=PATH",
+              help="Local weights file of a modality's backbone (repeatable; default: random init).")
+@click.option("--image-weights", type=_FILE, help="Same as --weights image=PATH.")
+@click.option("--audio-weights", type=_FILE, help="Same as --weights audio=PATH.")
 @click.option("--seed", default=0, show_default=True, help="Seed of randomly initialised backbones.")
 @click.option("--split", "split", type=click.Choice(["identity", "random"]), default="identity",
               show_default=True, help="identity: each video in its primary identity's split (identities "
@@ -113,11 +121,14 @@ def summary(result: ExtractResult) -> str:
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
               help="Extract in this many processes (each decodes, finds faces and runs the backbones; "
                    "torch threads are shared out). Resumable as with one.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", "--no-progress", "quiet", is_flag=True,
+              help="No progress bar (default: one with elapsed and remaining time when stderr is a "
+                   "terminal).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def extract_command(dataset_dirs: tuple[str, ...], out: str, dataset: str | None, protocol: str | None,
                     train_dirs: tuple[str, ...], test_dirs: tuple[str, ...], frames: int, positions: int,
-                    crop: int, min_seconds: float, image_weights: str | None, audio_weights: str | None,
+                    crop: int, min_seconds: float, backbone_specs: tuple[str, ...],
+                    weights_specs: tuple[str, ...], image_weights: str | None, audio_weights: str | None,
                     seed: int, split: str, linked: str, fractions: tuple[float, float, float],
                     split_seed: int, device: str, threads: int | None, workers: int, quiet: bool,
                     as_json: bool) -> None:
@@ -129,6 +140,7 @@ def extract_command(dataset_dirs: tuple[str, ...], out: str, dataset: str | None
     """
     import torch
 
+    from automm_media.backbone_set import chosen_backbones, parse_pairs
     from automm_media.extract import ExtractSettings, check_protocol, extract
 
     roots = dataset_dirs + train_dirs
@@ -136,17 +148,20 @@ def extract_command(dataset_dirs: tuple[str, ...], out: str, dataset: str | None
     if threads:
         torch.set_num_threads(threads)
     settings = ExtractSettings(frames=frames, crop=crop, positions=positions, min_seconds=min_seconds,
-                               seed=seed, image_weights=image_weights, audio_weights=audio_weights)
+                               seed=seed, image_weights=image_weights, audio_weights=audio_weights,
+                               backbones=chosen_backbones(backbone_specs),
+                               weights=parse_pairs(weights_specs, "--weights"))
     result = extract(roots, out, settings=settings, dataset=dataset, test_roots=test_dirs,
                      fractions=fractions, split_seed=split_seed, split=split, linked=linked, device=device,
-                     workers=workers, progress=not quiet)
+                     workers=workers, progress=False if quiet else None)
     if as_json:
         click.echo(json.dumps({"path": str(result.path), "samples": result.samples,
                                "extracted": result.extracted, "resumed": result.resumed,
                                "up_to_date": result.up_to_date, "splits": result.splits,
                                "dropped": result.dropped, "split": result.split_record,
                                "seconds": result.seconds, "stage_seconds": result.stage_seconds,
-                               "skipped": result.skipped, "source": result.source}, indent=2))
+                               "skipped": result.skipped, "warnings": result.warnings,
+                               "source": result.source}, indent=2))
     else:
         click.echo(summary(result))
 
@@ -155,19 +170,24 @@ def extract_command(dataset_dirs: tuple[str, ...], out: str, dataset: str | None
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.argument("videos", nargs=-1, required=True, type=click.Path())
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:k].")
-@click.option("--image-weights", type=_FILE, help="Where the face backbone's weights file is now.")
-@click.option("--audio-weights", type=_FILE, help="Where the audio backbone's weights file is now.")
+@click.option("--weights", "weights_specs", multiple=True, metavar="MODALITY=PATH",
+              help="Where a modality's backbone weights file is now (repeatable).")
+@click.option("--image-weights", type=_FILE, help="Same as --weights image=PATH.")
+@click.option("--audio-weights", type=_FILE, help="Same as --weights audio=PATH.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_context
 def predict_command(ctx: click.Context, model_dir: str, videos: tuple[str, ...], device: str,
-                    image_weights: str | None, audio_weights: str | None, as_json: bool) -> None:
+                    weights_specs: tuple[str, ...], image_weights: str | None, audio_weights: str | None,
+                    as_json: bool) -> None:
     """Print P(fake) for each video with the model in MODEL_DIR (written by automm evaluate).
 
     Exit status 1 when some video could not be scored.
     """
+    from automm_media.backbone_set import parse_pairs
     from automm_media.predict import Predictor
 
-    predictor = Predictor(model_dir, device=device, image_weights=image_weights, audio_weights=audio_weights)
+    predictor = Predictor(model_dir, device=device, image_weights=image_weights, audio_weights=audio_weights,
+                          weights=parse_pairs(weights_specs, "--weights"))
     results = predictor.predict(videos)
     if as_json:
         click.echo(json.dumps({"model": model_dir, "backbones": predictor.backbone_weights(),

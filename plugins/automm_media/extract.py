@@ -25,23 +25,30 @@ import torch
 import automm
 from automm import registry
 from automm.data import FeatureCache, MediaSample, write_cache
+from automm.data.dataset import detect_layout
+from automm.data.names import CLASSES
 from automm.data.splits import SplitPlan, merge_plans, split_samples
 from automm.errors import CacheError, DataError
 from automm.fileio import atomic_path, read_json, write_json
 from automm.locking import owning
 from automm.train.common import resolve_device
 from automm_media.audio import LogSpectrogram
+from automm_media.backbone_set import DEFAULT_BACKBONES, build_backbone, check_backbones, describe
 from automm_media.decode import SkipVideo, load_clip
 from automm_media.faces import FaceAligner
 
 EXTRACTOR = "automm_media/1"
-IMAGE_BACKBONE = "resnet34-image"
-AUDIO_BACKBONE = "resnet34-audio"
+IMAGE_BACKBONE, AUDIO_BACKBONE = (name for _, name in DEFAULT_BACKBONES)
 
 
 @dataclass(frozen=True)
 class ExtractSettings:
-    """Everything that determines the features of one video."""
+    """Everything that determines the features of one video.
+
+    ``backbones``: ``(modality, backbone name)`` pairs; ``weights``: ``(modality, file)`` pairs
+    (modalities without one are randomly initialised with ``seed`` + their position).
+    ``image_weights``/``audio_weights`` (the first form) are folded into ``weights``.
+    """
 
     frames: int = 8
     crop: int = 112
@@ -50,18 +57,34 @@ class ExtractSettings:
     seed: int = 0
     image_weights: str | None = None
     audio_weights: str | None = None
+    backbones: tuple[tuple[str, str], ...] = DEFAULT_BACKBONES
+    weights: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.frames < 1 or self.crop < 32 or self.positions < 1:
             raise DataError(f"invalid extraction settings: frames={self.frames}, crop={self.crop}, "
                             f"positions={self.positions}")
+        weights = dict((str(m), str(w)) for m, w in self.weights)
+        weights.update((m, w) for m, w in (("image", self.image_weights), ("audio", self.audio_weights)) if w)
+        object.__setattr__(self, "backbones", tuple((str(m), str(n)) for m, n in self.backbones))
+        object.__setattr__(self, "weights", tuple(weights.items()))
+        object.__setattr__(self, "image_weights", None)
+        object.__setattr__(self, "audio_weights", None)
+        check_backbones(self.backbones, self.weights)
+
+    def weights_for(self, modality: str) -> str | None:
+        """The weights file of ``modality``'s backbone, if any."""
+        return dict(self.weights).get(modality)
 
     def key(self) -> str:
-        """A digest of the settings (weights by content), naming the partial-results folder."""
-        record = asdict(self)
-        for name in ("image_weights", "audio_weights"):
-            if record[name]:
-                record[name] = _file_digest(record[name])
+        """A digest of the settings (weights by content), naming the partial-results folder
+        (the default backbones without weights digest as before they could be chosen)."""
+        record: dict[str, Any] = asdict(self)
+        record["weights"] = [[m, _file_digest(w)] for m, w in self.weights]
+        if self.backbones == DEFAULT_BACKBONES:
+            del record["backbones"]
+        if not self.weights:
+            del record["weights"]
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
     @classmethod
@@ -92,16 +115,18 @@ class FeatureExtractor:
         self.device = torch.device(device)
         self.aligner = FaceAligner(settings.crop, device=self.device)
         self.spectrogram = LogSpectrogram().to(self.device)
-        self.image = registry.backbones.get(IMAGE_BACKBONE)(
-            L=settings.positions, weights=settings.image_weights, seed=settings.seed).to(self.device)
-        self.audio = registry.backbones.get(AUDIO_BACKBONE)(
-            L=settings.positions, weights=settings.audio_weights, seed=settings.seed + 1).to(self.device)
+        self.backbones = {m: build_backbone(m, name, L=settings.positions, weights=settings.weights_for(m),
+                                            seed=settings.seed + k).to(self.device)
+                          for k, (m, name) in enumerate(settings.backbones)}
+        taps = [tap for b in self.backbones.values() for tap, _ in b.taps]
+        if len(set(taps)) != len(taps):
+            raise DataError(f"the backbones' tap names repeat: {', '.join(taps)}")
         self.seconds = {"decode": 0.0, "faces": 0.0, "backbones": 0.0}
 
     @property
     def taps(self) -> list[tuple[str, int]]:
-        """``(name, channels)`` of every tap, image first."""
-        return [*self.image.taps, *self.audio.taps]
+        """``(name, channels)`` of every tap, in the order of the backbones."""
+        return [tap for b in self.backbones.values() for tap in b.taps]
 
     def source(self) -> dict[str, Any]:
         """Provenance for the manifest: settings, face and audio front ends, backbones, versions."""
@@ -116,8 +141,9 @@ class FeatureExtractor:
             "settings_key": self.settings.key(),
             "face": self.aligner.describe(),
             "audio": LogSpectrogram.describe(),
-            "backbones": {"image": {"name": IMAGE_BACKBONE, **self.image.describe()},
-                          "audio": {"name": AUDIO_BACKBONE, **self.audio.describe()}},
+            "backbones": {m: describe(self.backbones[m], name, self.settings.weights_for(m),
+                                      self.settings.seed + k)
+                          for k, (m, name) in enumerate(self.settings.backbones)},
             "versions": {"automm": automm.__version__, "torch": torch.__version__,
                          "torchvision": torchvision.__version__, "av": av.__version__},
         }
@@ -127,10 +153,13 @@ class FeatureExtractor:
         t0 = time.perf_counter()
         clip = load_clip(path, self.settings.frames, min_seconds=self.settings.min_seconds)
         t1 = time.perf_counter()
-        crops = self.aligner(clip.frames)
-        spec = self.spectrogram(torch.from_numpy(clip.audio).to(self.device))
+        inputs = {}
+        if "image" in self.backbones:
+            inputs["image"] = self.aligner(clip.frames).unsqueeze(0)
+        if "audio" in self.backbones:
+            inputs["audio"] = self.spectrogram(torch.from_numpy(clip.audio).to(self.device)).unsqueeze(0)
         t2 = time.perf_counter()
-        taps = {**self.image(crops.unsqueeze(0)), **self.audio(spec.unsqueeze(0))}
+        taps = {name: t for m, backbone in self.backbones.items() for name, t in backbone(inputs[m]).items()}
         out = {name: t[0].float().cpu().numpy() for name, t in taps.items()}
         t3 = time.perf_counter()
         for key, dt in zip(self.seconds, (t1 - t0, t2 - t1, t3 - t2), strict=True):
@@ -141,17 +170,6 @@ class FeatureExtractor:
 
 
 # --- datasets and protocols -------------------------------------------------------------
-
-
-def detect_layout(root: Path) -> str:
-    """The registered dataset layout that recognises ``root`` (most specific first)."""
-    names = sorted(registry.datasets.list(),
-                   key=lambda n: (-getattr(registry.datasets.get(n), "priority", 0), n))
-    for name in names:
-        if registry.datasets.get(name).detect(root):
-            return name
-    raise DataError(f"{root}: not a known dataset layout (known: {', '.join(names)}); "
-                    "pass --dataset NAME")
 
 
 @dataclass(frozen=True)
@@ -256,6 +274,28 @@ class ExtractResult:
     source: dict[str, Any] = field(default_factory=dict)
     dropped: int = 0
     split_record: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+MIN_CLASS_SAMPLES = 10
+"""Fewer videos of a class in a split than this get a warning: its metrics are unreliable."""
+
+
+def split_warnings(samples: Sequence[dict[str, Any]], classes: Sequence[str] = CLASSES) -> list[str]:
+    """What makes a split of ``samples`` (records with ``split`` and ``label``) unfit for a search or
+    an evaluation: being empty, or holding fewer than :data:`MIN_CLASS_SAMPLES` videos of a class."""
+    out = []
+    for split in ("train", "val", "test"):
+        labels = [s["label"] for s in samples if s["split"] == split]
+        if not labels:
+            out.append(f"the {split} split is empty: add videos or change --fractions")
+            continue
+        few = [f"{n} {name}" for k, name in enumerate(classes) if (n := labels.count(k)) < MIN_CLASS_SAMPLES]
+        if few:
+            out.append(f"the {split} split has only {' and '.join(few)} video(s) (fewer than "
+                       f"{MIN_CLASS_SAMPLES} of a class), so its metrics are unreliable: add videos "
+                       "or change --fractions")
+    return out
 
 
 def _listing_key(jobs: Sequence[Job], fractions: Sequence[float], seed: int, method: str, linked: str) -> str:
@@ -369,7 +409,7 @@ def extract(
     linked: str = "drop",
     device: str = "auto",
     workers: int = 1,
-    progress: bool = True,
+    progress: bool | None = True,
     on_sample: Callable[[Job], None] | None = None,
 ) -> ExtractResult:
     """Extract features of every video under ``roots`` (and ``test_roots``) into the cache ``out``.
@@ -381,7 +421,8 @@ def extract(
     (``drop`` or ``keep``) choose the splits (:func:`automm.data.splits.split_samples`); dropped
     linked fakes are not extracted. ``workers`` > 1 extracts in that many spawned processes.
     ``out`` is owned by this process meanwhile (:mod:`automm.locking`); a cache that does not
-    open intact (half written, half deleted, corrupt) is never "up to date".
+    open intact (half written, half deleted, corrupt) is never "up to date". ``progress=None``
+    shows the progress bar only when stderr is a terminal.
     """
     from tqdm.auto import tqdm
 
@@ -423,9 +464,9 @@ def extract(
             skipped[job.sample.id] = read_json(partial / f"{name}.json", DataError)
         else:
             todo.append((job, name))
-    result.resumed = len(features) + len(skipped)
-    bar = tqdm(total=len(todo), desc="extract", unit="video", disable=not progress or not todo,
-               dynamic_ncols=True)
+    result.resumed = len(features)
+    bar = tqdm(total=len(todo), desc="extract", unit="video", dynamic_ncols=True,
+               disable=True if not todo else None if progress is None else not progress)
     for job, feats, record in _results(todo, extractor, partial, workers, on_sample):
         if feats is not None:
             features[job.sample.id] = feats
@@ -450,11 +491,14 @@ def extract(
     taps = {name: np.stack([features[j.sample.id][name] for j in kept]).astype(np.float32)
             for name, _ in extractor.taps}
     source = extractor.source()
+    for record in source["backbones"].values():
+        record["taps"] = {t: list(taps[t].shape[1:]) for t in record["taps"]}
     source["dataset"] = {"protocol": protocol_name(records), "datasets": records,
                          "split": result.split_record,
                          "listing_key": listing}
     write_cache(out, taps, samples, source=source, skipped=result.skipped)
     result.source = source
     result.splits = {s: sum(1 for r in samples if r["split"] == s) for s in ("train", "val", "test")}
+    result.warnings = split_warnings(samples)
     result.seconds = time.perf_counter() - start
     return result

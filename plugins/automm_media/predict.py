@@ -22,7 +22,8 @@ class Predictor:
     and the feature extraction its training cache was made with (``provenance.data.source``)."""
 
     def __init__(self, model_dir: str | os.PathLike[str], *, device: str = "auto",
-                 image_weights: str | None = None, audio_weights: str | None = None) -> None:
+                 image_weights: str | None = None, audio_weights: str | None = None,
+                 weights: tuple[tuple[str, str], ...] = ()) -> None:
         root = Path(model_dir)
         self.arch = load_architecture(root / "arch.json")
         data = self.arch.provenance.get("data")
@@ -32,17 +33,17 @@ class Predictor:
                             f"'automm extract' feature cache; cannot rebuild the feature extraction")
         self.source = source
         settings = ExtractSettings.from_source(source)
-        settings = dataclasses.replace(settings, image_weights=image_weights or settings.image_weights,
-                                       audio_weights=audio_weights or settings.audio_weights)
+        settings = dataclasses.replace(settings, weights=(*settings.weights, *weights),
+                                       image_weights=image_weights, audio_weights=audio_weights)
         self.device = resolve_device(device)
         self.extractor = FeatureExtractor(settings, self.device)
-        for modality, backbone in (("image", self.extractor.image), ("audio", self.extractor.audio)):
-            want = source.get("backbones", {}).get(modality, {}).get("sha256")
-            have = backbone.describe()["sha256"]
+        rebuilt = self.extractor.source()["backbones"]
+        for modality, record in rebuilt.items():
+            want, have = source.get("backbones", {}).get(modality, {}).get("sha256"), record["sha256"]
             if want != have:
-                raise DataError(f"{root}: the rebuilt {modality} backbone ({backbone.weights_label}) differs "
+                raise DataError(f"{root}: the rebuilt {modality} backbone ({record['weights']}) differs "
                                 f"from the one the model was trained with (sha256 {have[:12]} != "
-                                f"{str(want)[:12]}); pass --{modality}-weights with the original file")
+                                f"{str(want)[:12]}); pass --weights {modality}=PATH with the original file")
         space = build_space_for(self.arch)
         self.taps = list(space.taps)
         self.network = FusionNetwork(space, self.arch, dropout=0.2)
@@ -52,7 +53,11 @@ class Predictor:
 
             state = load_file(str(weights_file))
         except FileNotFoundError:
-            raise ArchitectureError(f"{weights_file}: no such file") from None
+            hint = (f"; the model is in the evaluation directory: automm predict {root / 'eval'} ..."
+                    if (root / "eval" / "model.safetensors").is_file() else
+                    "; MODEL_DIR is the --out directory of automm evaluate (a search run holds no model: "
+                    "run automm evaluate RUN_DIR/arch.json first)")
+            raise ArchitectureError(f"{weights_file}: no such file{hint}") from None
         except Exception as exc:  # a damaged file is one clear error
             raise ArchitectureError(f"{weights_file}: cannot read: {exc}") from None
         try:
@@ -64,7 +69,7 @@ class Predictor:
 
     def backbone_weights(self) -> dict[str, str]:
         """Modality -> weights label (a file, or ``random-init (seed N)``)."""
-        return {"image": self.extractor.image.weights_label, "audio": self.extractor.audio.weights_label}
+        return {m: r["weights"] for m, r in self.extractor.source()["backbones"].items()}
 
     @torch.inference_mode()
     def score(self, video: str | os.PathLike[str]) -> float:

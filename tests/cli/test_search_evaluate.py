@@ -46,8 +46,11 @@ def test_search_then_evaluate(cache_dir: Path, tiny_args: tuple[str, ...], tmp_p
     assert result.exit_code == 0, result.output
     assert f"wrote {run / 'arch.json'}" in result.stdout
     assert f"automm evaluate {run / 'arch.json'} --out {run / 'eval'}" in result.stdout
+    assert f"automm predict {run / 'eval'} VIDEO..." in result.stdout
+    assert "epoch 1/2  train loss" in result.stdout and "epoch 2/2  train loss" in result.stdout
+    assert "%|" not in result.stderr  # not a terminal: no progress bar, only the epoch lines
     arch = load_architecture(run / "arch.json")
-    assert dict(arch.strategy) == {"name": "stgs", "temperature": 5.0, "samples": 3, "ensemble": "max",
+    assert dict(arch.strategy) == {"name": "stgs", "temperature": 5.0, "samples": 3, "ensemble": "split",
                                    "seed": 3}
     assert arch.config["C"] == 16 and arch.config["tap_channels"]["image/4"] == 32
     assert {"val_auc", "val_acc", "params", "search_seconds", "epochs"} <= set(arch.metrics)
@@ -60,6 +63,10 @@ def test_search_then_evaluate(cache_dir: Path, tiny_args: tuple[str, ...], tmp_p
     assert result.exit_code == 0, result.output
     assert "test AUC" in result.stdout
     out = run / "eval"
+    assert "epoch 2/2  train loss" in result.stdout and "| val loss" in result.stdout
+    assert "%|" not in result.stderr
+    assert result.stdout.splitlines()[-3:] == ["next:", f"  automm report {run}",
+                                               f"  automm predict {out} VIDEO..."]
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"test_auc", "test_acc", "test_eer", "params", "params_with_backbones", "val_auc", "val_acc",
             "best_epoch", "epochs"} <= set(metrics)

@@ -125,6 +125,18 @@ def test_automm_register_commands(plugin):
     assert CliRunner().invoke(group, ["greet"]).output == "hi\n"
 
 
+def test_automm_prepare_data(plugin, tmp_path):
+    from automm.data.prepare import resolve_data
+
+    def prepare(data):
+        return tmp_path / "made" if data == "synthetic:small" else None
+
+    plugin("maker", automm_prepare_data=prepare)
+    assert resolve_data("synthetic:small") == tmp_path / "made"
+    with pytest.raises(automm.errors.CacheError, match="neither a feature cache"):
+        resolve_data(str(tmp_path / "missing"))
+
+
 def test_unknown_hook_is_refused():
     module = types.ModuleType("typo")
     module.automm_register_fusion_opz = automm.hookimpl(lambda register: None)

@@ -24,6 +24,14 @@ def test_unknown_name_lists_known():
     assert str(info.value) == "unknown strategy 'stsg'; known: darts, stgs"
 
 
+def test_names_are_matched_case_insensitively():
+    reg = Registry("strategy", "x")
+    reg.register("stgs", 1)
+    assert reg.get("STGS") == reg.get("Stgs") == 1 and "sTgS" in reg and 3 not in reg
+    reg.unregister("STGS")
+    assert "stgs" not in reg
+
+
 @pytest.mark.parametrize("name", ["", "Has Space", "UPPER", "-lead", 3])
 def test_invalid_names_rejected(name):
     with pytest.raises(PluginError):

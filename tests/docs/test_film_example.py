@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,8 +17,12 @@ TINY = ["--C", "16", "--L", "2", "--cells", "1", "--batch-size", "32", "--no-pro
 
 
 @pytest.fixture(scope="module")
-def film_venv(venv: Path) -> Path:
-    subprocess.run([venv, "-m", "pip", "install", "-q", "--no-deps", str(EXAMPLE)], check=True,
+def film_venv(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared venv with the example installed from a copy (a build writes build/ and
+    *.egg-info beside the sources: never into the source tree)."""
+    source = shutil.copytree(EXAMPLE, tmp_path_factory.mktemp("film") / "automm-film",
+                             ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    subprocess.run([venv, "-m", "pip", "install", "-q", "--no-deps", str(source)], check=True,
                    capture_output=True)
     return venv
 

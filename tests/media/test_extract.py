@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from automm_media.extract import extract
+from automm_media.extract import extract, split_warnings
 from click.testing import CliRunner
 from videokit import TINY, face_frames, speech, write_video
 
@@ -104,6 +104,19 @@ def test_cli_summary_lists_skips(folder_dataset, tmp_path):
         assert f": {kind}: " in res.output
     assert "random-init (seed 0)" in res.output and "not pretrained" in res.output
     assert "split identity (seed 0, linked fakes drop): train " in res.output
+    assert "warning: the train split has only" in res.output  # 3 videos in all
+    assert res.output.splitlines()[-2:] == ["next:", f"  automm search --data {tmp_path / 'c'}"]
+
+
+def test_split_warnings_name_empty_and_tiny_splits():
+    samples = ([{"split": "train", "label": k % 2} for k in range(40)]
+               + [{"split": "val", "label": 0}] * 12 + [{"split": "val", "label": 1}] * 9)
+    warnings = split_warnings(samples)
+    assert len(warnings) == 2
+    assert warnings[0].startswith("the val split has only 9 fake video(s) (fewer than 10")
+    assert warnings[1] == "the test split is empty: add videos or change --fractions"
+    samples += [{"split": "val", "label": 1}, *[{"split": "test", "label": k % 2} for k in range(20)]]
+    assert split_warnings(samples) == []
 
 
 def test_cli_errors_are_one_line(tmp_path):

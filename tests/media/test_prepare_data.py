@@ -1,20 +1,28 @@
-"""--data of the bimodal-deepfake space: a cache, a dataset directory, or nothing (the demo)."""
+"""--data: a cache, a dataset directory, or nothing (the demo), the latter two prepared by the
+deepfake plugin's automm_prepare_data; with plugin media blocked they say they need it."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
-from automm import registry
 from automm.data import FeatureCache
+from automm.data.prepare import resolve_data
 from automm.errors import CacheError
+
+
+class _Prepare:
+    prepare_data = staticmethod(resolve_data)
 
 
 @pytest.fixture
 def space(monkeypatch, tmp_path):
     monkeypatch.setenv("AUTOMM_CACHE_DIR", str(tmp_path / "user"))
-    return registry.spaces.get("bimodal-deepfake")
+    return _Prepare()
 
 
 def test_a_cache_is_used_as_is_and_a_dataset_is_extracted_once(space, folder_dataset, folder_cache, tmp_path,
@@ -45,3 +53,28 @@ def test_no_data_means_the_demo_corpus_made_once(space, folder_dataset, tmp_path
     assert "preparing the demo corpus" in capsys.readouterr().err
     assert space.prepare_data(None) == path
     assert "preparing" not in capsys.readouterr().err
+
+
+def test_a_space_of_the_first_contract_still_prepares_its_own_data(tmp_path):
+    class Legacy:
+        def prepare_data(self, data):
+            return tmp_path / f"from-{data}"
+
+    assert resolve_data("x", Legacy()) == tmp_path / "from-x"
+
+
+def test_with_media_blocked_datasets_and_the_demo_say_they_need_it(folder_dataset, tmp_path):
+    code = ("from automm.data.prepare import resolve_data\n"
+            "import sys\n"
+            "for data in (sys.argv[1], None):\n"
+            "    try:\n"
+            "        resolve_data(data)\n"
+            "    except Exception as exc:\n"
+            "        print(type(exc).__name__, exc)\n")
+    env = {**os.environ, "AUTOMM_DISABLE_PLUGINS": "media", "AUTOMM_CACHE_DIR": str(tmp_path / "user")}
+    out = subprocess.run([sys.executable, "-c", code, str(folder_dataset[0])], capture_output=True,
+                         text=True, env=env, timeout=120)
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 2, out.stdout + out.stderr
+    assert "extracting features of" in lines[0] and "needs plugin 'media'" in lines[0]
+    assert "demo corpus" in lines[1] and "needs plugin 'media'" in lines[1]

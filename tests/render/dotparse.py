@@ -33,8 +33,12 @@ class Dot:
     members: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def edge_pairs(self) -> list[tuple[str, str]]:
-        """(tail, head) of every edge, in order (repeats kept)."""
-        return [(t, h) for t, h, _ in self.edges]
+        """(tail, head) of every drawn edge, in order (repeats kept; invisible edges left out)."""
+        return [(t, h) for t, h, a in self.edges if a.get("style") != "invis"]
+
+    def invisible_pairs(self) -> list[tuple[str, str]]:
+        """(tail, head) of every invisible edge (those that only order the layout), in order."""
+        return [(t, h) for t, h, a in self.edges if a.get("style") == "invis"]
 
     def cluster_of(self, node: str) -> str | None:
         """The innermost subgraph declaring ``node``."""

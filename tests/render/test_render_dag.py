@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 import shutil
 import subprocess
 from collections import Counter
@@ -12,7 +14,7 @@ import pytest
 from dotparse import parse_dot
 
 from automm.ir import Architecture, Tap, build_cell_space, build_space_for, load_architecture
-from automm.ir.space import SpaceConfig
+from automm.ir.space import SearchSpace, SpaceConfig
 from automm.render import (
     MODALITY_COLOURS,
     PALETTE,
@@ -72,16 +74,17 @@ def test_clusters_and_roles(arch):
     for cell in ("cell/1", "cell/2"):
         cluster = f"cluster_{cell.replace('/', '_')}"
         assert dot.subgraphs[cluster]["label"] == cell.replace("/", " ")
-        assert set(dot.members[cluster]) == {f"{cell}/in/1", f"{cell}/in/2", f"{cell}/step/1",
-                                             f"{cell}/step/2", cell}
+        assert set(dot.members[cluster]) == {f"{cell}/step/1", f"{cell}/step/2", cell}
+        assert dot.cluster_of(f"{cell}/in/1") is None  # inputs: an ordered column before the cell
     assert dot.cluster_of("head") is None
     assert dot.nodes["head"]["fillcolor"] == ROLE_STYLES["head"]["fillcolor"]
     assert dot.nodes["cell/1"]["fillcolor"] == ROLE_STYLES["cell"]["fillcolor"]
     assert dot.nodes["cell/2/in/1"]["shape"] == ROLE_STYLES["cell-input"]["shape"]
     assert dot.nodes["image/3"]["fillcolor"] == MODALITY_COLOURS["image"]
     assert dot.nodes["audio/2"]["fillcolor"] == MODALITY_COLOURS["audio"]
-    assert dot.cluster_of("image/3") == "cluster_taps_image"
+    assert dot.cluster_of("image/3") is None  # taps: one ordered column
     assert label_lines(dot.nodes["image/3"]) == ["image 3", "256 ch"]
+    assert label_lines(dot.nodes["cell/2/in/1"]) == ["cell 2 in 1"]
 
 
 def test_unused_taps_are_faded_or_omitted(arch):
@@ -123,7 +126,7 @@ def test_other_modalities_get_palette_colours():
     dot = parse_dot(architecture_graph(arch, space).source)
     assert dot.nodes["text/1"]["fillcolor"] == PALETTE[0]
     assert dot.nodes["depth/1"]["fillcolor"] == PALETTE[1]
-    assert dot.cluster_of("text/1") == "cluster_taps_text"
+    assert dot.invisible_pairs()[0] == ("text/1", "depth/1")
     assert "head" in dot.nodes and "num_classes" not in dot.nodes["head"]["label"]
 
 
@@ -131,7 +134,7 @@ def test_space_graph_has_every_candidate_edge_and_the_op_pool(arch):
     space = build_space_for(arch)
     dot = parse_dot(space_graph(space).source)
     assert set(dot.edge_pairs()) == set(space.graph.edges)
-    assert len(dot.edges) == space.graph.number_of_edges()
+    assert len(dot.edge_pairs()) == space.graph.number_of_edges()
     pool = list(space.config.ops)
     for step in space.nodes_of("step"):
         assert label_lines(dot.nodes[step])[1:] == pool
@@ -147,7 +150,8 @@ def test_parser_agrees_with_graphviz(arch, tmp_path):
     ours = parse_dot(source)
     assert {names[o["_gvid"]]: o["label"] for o in rendered["objects"] if "nodes" not in o} == {
         n: a["label"] for n, a in ours.nodes.items()}
-    assert Counter((names[e["tail"]], names[e["head"]]) for e in rendered["edges"]) == EXPECTED_EDGES
+    assert Counter((names[e["tail"]], names[e["head"]]) for e in rendered["edges"]
+                   if e.get("style") != "invis") == EXPECTED_EDGES
 
 
 @needs_dot
@@ -156,3 +160,58 @@ def test_svg_renders(arch, tmp_path):
     text = out.read_text()
     assert text.lstrip().startswith("<?xml") and "</svg>" in text
     assert "attention" in text and "concat&#45;fc" in text
+
+
+def _natural_columns(space: SearchSpace) -> list[list[str]]:
+    """Taps by modality then stage, and each cell's inputs: the columns drawn top to bottom."""
+    return [space.taps] + [[f"{c}/in/{k}" for k in (1, 2)] for c in space.nodes_of("cell")]
+
+
+def _natural_sequence(space: SearchSpace) -> list[tuple[str, str]]:
+    """Steps and cells left to right: step k before step k+1, cell k before cell k+1's inputs."""
+    cells = space.nodes_of("cell")
+    steps = [(f"{c}/step/{k}", f"{c}/step/{k + 1}") for c in cells for k in range(1, space.config.steps)]
+    return steps + [(a, f"{b}/in/1") for a, b in itertools.pairwise(cells)]
+
+
+@pytest.mark.parametrize("name", ["arch.json", "arch_3x3.json"])
+def test_dot_source_orders_taps_inputs_steps_and_cells(name):
+    arch = load_architecture(DATA / name)
+    space = build_space_for(arch)
+    for graph in (architecture_graph(arch), space_graph(space)):
+        dot = parse_dot(graph.source)
+        ranked = {s for s, a in dot.subgraphs.items() if a.get("rank") == "same"}
+        assert len(ranked) == len(_natural_columns(space))
+        chains = [list(itertools.pairwise(c)) for c in _natural_columns(space)]
+        assert dot.invisible_pairs() == [p for c in chains for p in c] + _natural_sequence(space)
+        assert not any(dot.cluster_of(n) for c in _natural_columns(space) for n in c)
+
+
+def test_space_taps_are_ordered_by_modality_then_stage():
+    taps = [Tap("audio/1", "audio", 4), Tap("image/1", "image", 4), Tap("audio/2", "audio", 4)]
+    space = build_cell_space("toy", SpaceConfig(), taps, cells=1, steps=1, ops=("sum",))
+    dot = parse_dot(space_graph(space).source)
+    assert dot.invisible_pairs()[:2] == [("audio/1", "audio/2"), ("audio/2", "image/1")]
+
+
+@needs_dot
+@pytest.mark.parametrize("name", ["arch.json", "arch_3x3.json"])
+def test_layout_follows_the_natural_order(name):
+    """Graphviz's own layout (dot -Tplain) of the space and of random architectures: columns top
+    to bottom, steps and cells left to right, in natural order."""
+    arch = load_architecture(DATA / name)
+    space = build_space_for(arch)
+    rng = random.Random(0)
+    archs = [arch] + [arch.replace(choices={c.name: rng.choice(c.candidates) for c in space.choices.values()})
+                      for _ in range(6)]
+    for graph in [space_graph(space)] + [architecture_graph(a) for a in archs]:
+        plain = subprocess.run(["dot", "-Tplain"], input=graph.source, capture_output=True, text=True,
+                               check=True).stdout
+        pos = {p[1].strip('"'): (float(p[2]), float(p[3]))
+               for p in map(str.split, plain.splitlines()) if p[0] == "node"}
+        for column in _natural_columns(space):
+            xs = {pos[n][0] for n in column}
+            assert len(xs) == 1, column
+            assert [pos[n][1] for n in column] == sorted((pos[n][1] for n in column), reverse=True), column
+        for tail, head in _natural_sequence(space):
+            assert pos[tail][0] < pos[head][0], (tail, head)

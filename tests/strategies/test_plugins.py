@@ -14,7 +14,6 @@ from automm_stgs import StgsStrategy
 from automm import registry
 from automm.errors import AutommError
 from automm.nn import FusionNetwork
-from automm.testing import check_strategy
 
 
 def test_registry_has_the_three_strategies_from_their_plugins():
@@ -23,11 +22,6 @@ def test_registry_has_the_three_strategies_from_their_plugins():
         assert entry.obj.load() is cls and entry.plugin == name
         assert cls.name == name == entry.obj.name
         assert entry.obj.options == cls.options, "options known before import must be the class's"
-
-
-@pytest.mark.parametrize("name", ["stgs", "darts", "bmnas"])
-def test_each_strategy_meets_the_contract(name):
-    check_strategy(name)
 
 
 def test_stgs_options_and_record():

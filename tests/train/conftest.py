@@ -37,3 +37,12 @@ def shuffled_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The planted cache with its labels shuffled: nothing predicts them."""
     return make_synthetic_cache(tmp_path_factory.mktemp("shuffled") / "cache", identities=100,
                                 signal=PLANTED, shuffle_labels=True, seed=0)
+
+
+@pytest.fixture(scope="session")
+def sum_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Like :func:`planted_cache`, but the label is the sign of the sum of the two latents: each
+    planted tap predicts it in part, so a single-path search (one candidate per example) has a
+    first-order signal to follow, which the XOR of :func:`planted_cache` withholds."""
+    return make_synthetic_cache(tmp_path_factory.mktemp("sum") / "cache", identities=100,
+                                signal=PLANTED, signal_kind="sum", seed=0)

@@ -92,13 +92,6 @@ def test_resume_reproduces_an_uninterrupted_run(planted_cache: Path, tiny_config
             == {k: v for k, v in reference.architecture.metrics.items() if k not in drop})
 
 
-def test_entropy_convergence_stops_the_search(planted_cache: Path, tiny_config: dict, tmp_path: Path) -> None:
-    result = _search(planted_cache, tmp_path / "run", "darts", tiny_config, epochs=20, entropy_tol=0.05,
-                     patience=1)
-    assert result.stopped == "converged" and len(result.history) < 20
-    assert result.history[-1]["choices"] == result.history[-2]["choices"]
-
-
 def test_memory_mapped_batches_equal_preloaded_ones(planted_cache: Path) -> None:
     cache = FeatureCache.open(planted_cache)
     taps = ["image/1", "audio/2"]
