@@ -52,7 +52,15 @@ class AutommGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         self._load()
-        return super().get_command(ctx, cmd_name)
+        command = super().get_command(ctx, cmd_name)
+        if command is None and ctx.resilient_parsing is False:
+            from automm.plugins import plugin_infos
+
+            missing = [f"{p.name} ({p.status})" for p in plugin_infos() if p.status != "loaded"]
+            if missing:
+                raise DomainError(f"no command {cmd_name!r}; it may belong to a plugin that is not "
+                                  f"loaded: {', '.join(missing)} (see automm plugins)")
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -9,7 +9,7 @@ import click
 from automm import registry
 from automm.cli._space_options import parse_space_options
 from automm.ir import load_architecture
-from automm.render import FORMATS, architecture_graph, space_graph, write_graph
+from automm.render import FORMATS, architecture_file, architecture_graph, space_graph, write_graph
 
 
 @click.command("render", context_settings={"ignore_unknown_options": True})
@@ -41,7 +41,7 @@ def command(args: tuple[str, ...], out: Path | None, fmt: str | None, omit_unuse
                                    + (f" (got {' '.join(args)})" if args else ""))
         arch_json = Path(args[0])
         graph = architecture_graph(load_architecture(arch_json), omit_unused=omit_unused)
-        default_out = arch_json.with_suffix(".svg")
+        default_out = architecture_file(arch_json)  # the file `automm report` draws too
     if out is None:
         out = default_out.with_suffix(f".{fmt}") if fmt else default_out
     click.echo(f"wrote {write_graph(graph, out, fmt)}")

@@ -1,4 +1,5 @@
-"""``automm report RUN_DIR``: figures and report.md of a search run (and of its evaluation);
+"""``automm report RUN_DIR``: figures and report.md of a search run (and of its evaluation), or
+table.md and heatmaps of a sweep directory;
 ``automm report --compare RUN_DIR RUN_DIR...``: the entropy of several runs overlaid."""
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import click
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Where --compare writes its figures (default: the directory holding the first RUN_DIR).")
 def command(run_dirs: tuple[Path, ...], eval_dir: Path | None, compare: bool, out: Path | None) -> None:
-    """Write entropy, loss/accuracy and ROC figures, the architecture figure and report.md into RUN_DIR."""
+    """Write entropy, loss/accuracy and ROC figures, the architecture figure and report.md into RUN_DIR
+    (for a sweep directory of `automm sweep`: table.md, heatmaps and the entropy overlay)."""
     if compare:
         from automm.report.compare import compare_runs
 
@@ -28,8 +30,15 @@ def command(run_dirs: tuple[Path, ...], eval_dir: Path | None, compare: bool, ou
     else:
         if len(run_dirs) > 1:
             raise click.UsageError("one RUN_DIR, or several with --compare")
-        from automm.report import write_report
+        from automm.sweep.results import is_sweep_dir
 
-        written = write_report(run_dirs[0], eval_dir)
+        if is_sweep_dir(run_dirs[0]):  # a sweep: its table.md and heatmaps
+            from automm.report.sweep import write_sweep_report
+
+            written = write_sweep_report(run_dirs[0])
+        else:
+            from automm.report import write_report
+
+            written = write_report(run_dirs[0], eval_dir)
     for path in written:
         click.echo(f"wrote {path}")

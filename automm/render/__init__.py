@@ -8,13 +8,15 @@ from automm.render.dag import (
     modality_colours,
     space_graph,
 )
-from automm.render.output import FORMATS, format_for, write_graph
+from automm.render.output import FORMATS, PNG_DPI, architecture_file, format_for, write_graph
 
 __all__ = [
     "FORMATS",
     "MODALITY_COLOURS",
     "PALETTE",
+    "PNG_DPI",
     "ROLE_STYLES",
+    "architecture_file",
     "architecture_graph",
     "format_for",
     "modality_colours",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from automm.fileio import atomic_path
 
 FORMATS = ("svg", "png", "pdf", "dot")
 """Output formats of :func:`write_graph`."""
+
+PNG_DPI = 300
+"""Resolution of PNG drawings (print quality; SVG and PDF are vector and keep Graphviz's size)."""
 
 SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 
@@ -26,12 +30,18 @@ def format_for(path: str | os.PathLike[str]) -> str:
                           f"use one of {', '.join(SUFFIX_FORMATS)} or give --format") from None
 
 
+def architecture_file(arch_json: str | os.PathLike[str], fmt: str = "svg") -> Path:
+    """The drawing of ``arch_json`` in ``fmt``: beside it, same name (``RUN/arch.json`` ->
+    ``RUN/arch.svg``). ``automm render`` and ``automm report`` both draw the architecture there."""
+    return Path(arch_json).with_suffix(f".{fmt}")
+
+
 def write_graph(graph: graphviz.Digraph, out: str | os.PathLike[str], fmt: str | None = None) -> Path:
     """Write ``graph`` to ``out`` atomically as ``fmt`` (default: from the suffix of ``out``).
 
-    ``dot`` needs no Graphviz binary. For the other formats, when the ``dot`` executable is
-    missing, the DOT source is written beside ``out`` (suffix ``.dot``) and
-    :class:`~automm.errors.DotNotFoundError` says so.
+    PNGs are drawn at :data:`PNG_DPI`. ``dot`` needs no Graphviz binary. For the other formats,
+    when the ``dot`` executable is missing, the DOT source is written beside ``out`` (suffix
+    ``.dot``) and :class:`~automm.errors.DotNotFoundError` says so.
     """
     path = Path(out)
     fmt = fmt or format_for(path)
@@ -41,7 +51,7 @@ def write_graph(graph: graphviz.Digraph, out: str | os.PathLike[str], fmt: str |
         _write(path, graph.source.encode("utf-8"))
         return path
     try:
-        data = graph.pipe(format=fmt)
+        data = _png(graph) if fmt == "png" else graph.pipe(format=fmt)
     except graphviz.ExecutableNotFound:
         fallback = path.with_suffix(".dot")
         _write(fallback, graph.source.encode("utf-8"))
@@ -55,6 +65,17 @@ def write_graph(graph: graphviz.Digraph, out: str | os.PathLike[str], fmt: str |
         raise RenderError(f"{path}: dot failed: {detail}") from None
     _write(path, data)
     return path
+
+
+def _png(graph: graphviz.Digraph) -> bytes:
+    """``graph`` as a PNG of :data:`PNG_DPI`, recorded in its pHYs chunk (Graphviz writes none)."""
+    from PIL import Image  # a dependency of matplotlib
+
+    hires = graph.copy()
+    hires.attr(dpi=str(PNG_DPI))
+    out = io.BytesIO()
+    Image.open(io.BytesIO(hires.pipe(format="png"))).save(out, format="png", dpi=(PNG_DPI, PNG_DPI))
+    return out.getvalue()
 
 
 def _write(path: Path, data: bytes) -> None:

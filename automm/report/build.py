@@ -10,14 +10,14 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from automm.errors import AutommError, DotNotFoundError
 from automm.fileio import read_json, write_text
 from automm.ir import Architecture, load_architecture
-from automm.render import architecture_graph, write_graph
+from automm.render import architecture_file, architecture_graph, write_graph
 from automm.report.figures import entropy_figure, roc_figure, training_figure
 from automm.report.markdown import escape
 
@@ -26,8 +26,9 @@ ENTROPY = "entropy.png"
 TRAINING = "training.png"
 EVAL_TRAINING = "eval-training.png"
 ROC = "roc.png"
-ARCHITECTURE = "architecture"  # .svg and .png, or .dot without Graphviz
 RANDOM_INIT = "random-init"
+"""Weights label of a randomly initialised backbone (the media plugin's ``random-init (seed N)``),
+read only from caches written before backbone records had ``pretrained``."""
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
@@ -86,15 +87,34 @@ def find_eval_dir(run_dir: Path, eval_dir: Path | None = None) -> Path | None:
     return run_dir if (run_dir / "predictions.csv").is_file() else None
 
 
-def random_init_keys(provenance: Any, prefix: str = "") -> list[str]:
-    """Dotted keys of ``provenance`` whose value says ``random-init`` (randomly initialised backbones)."""
-    if isinstance(provenance, Mapping):
-        items = [(f"{prefix}{k}", v) for k, v in provenance.items()]
-    elif isinstance(provenance, list | tuple):
-        items = [(f"{prefix}{i}", v) for i, v in enumerate(provenance)]
-    else:
-        return [prefix.rstrip(".") or "provenance"] if RANDOM_INIT in str(provenance) else []
-    return [key for k, v in items for key in random_init_keys(v, f"{k}.")]
+def random_init_backbones(provenance: Mapping[str, Any]) -> list[str]:
+    """Names of the randomly initialised backbones of the feature caches in ``provenance``
+    (``data`` and ``search_data``: their ``source.backbones.NAME``), in order, each once; ``""``
+    stands for a cache that says its features are random but names no backbone."""
+    names: dict[str, None] = {}
+    for key in ("data", "search_data"):
+        source = _field(provenance, key, "source")
+        backbones = _field(source, "backbones")
+        if isinstance(backbones, Mapping):
+            names.update(dict.fromkeys(str(n) for n, b in backbones.items() if _random_init(b)))
+        elif source is not None and RANDOM_INIT in str(source):  # older caches: text only
+            names[""] = None
+    return list(names)
+
+
+def _random_init(backbone: Any) -> bool:
+    """Whether a ``source.backbones`` record is of a randomly initialised backbone."""
+    if isinstance(backbone, Mapping) and "pretrained" in backbone:
+        return backbone["pretrained"] is False
+    # Caches written before records had `pretrained`: only the weights label tells.
+    return RANDOM_INIT in str(backbone)
+
+
+def _field(record: Any, *keys: str) -> Any:
+    """``record[k1][k2]...``, or None where a level is missing or not a mapping."""
+    for key in keys:
+        record = record.get(key) if isinstance(record, Mapping) else None
+    return record
 
 
 def write_report(
@@ -112,11 +132,10 @@ def write_report(
     provenance = [arch.provenance]
     if eval_arch is not None and eval_arch != run / "arch.json" and eval_arch.is_file():
         provenance.append(load_architecture(eval_arch).provenance)
-    flagged = sorted({k for p in provenance for k in random_init_keys(p)})
+    md += [*_data_sentences(provenance), ""]
+    flagged = list(dict.fromkeys(n for p in provenance for n in random_init_backbones(p)))
     if flagged:
-        md += [f"> **Backbones were randomly initialised** (provenance: {escape(', '.join(flagged))}): the "
-               "features carry no pretrained knowledge, so these numbers are not comparable with "
-               "results on pretrained backbones.", ""]
+        md += [_random_init_warning(flagged), ""]
     md += ["## Architecture", "", *_architecture_section(arch, run, written), ""]
     md += ["## Metrics", "", *_metrics_section(arch, evaluation), ""]
     md += ["## Search", "", *_search_section(run, written), ""]
@@ -138,17 +157,79 @@ def _summary(arch: Architecture) -> str:
     return text + "."
 
 
+def _data_sentences(provenance: list[Mapping[str, Any]]) -> list[str]:
+    """Which features the search (``provenance[0]``) and the evaluation (``provenance[1]``, if
+    any) used, in words."""
+    search = _field(provenance[0], "data")
+    lines = [_data_sentence("Searched", search)]
+    if len(provenance) > 1:
+        evaluated = _field(provenance[1], "data")
+        same = isinstance(evaluated, Mapping) and isinstance(search, Mapping) and all(
+            evaluated.get(k) == search.get(k) for k in ("path", "fingerprint"))
+        lines.append("Evaluated on the same features." if same else _data_sentence("Evaluated", evaluated))
+    return [line for line in lines if line]
+
+
+def _data_sentence(verb: str, data: Any) -> str:
+    """``verb`` on which features (dataset, cache and backbones) as a sentence; "" when unknown."""
+    if not isinstance(data, Mapping):
+        return ""
+    dataset = _field(data, "source", "dataset")
+    text = f"{verb} on the features of the {escape(dataset)} dataset" if dataset else f"{verb} on features"
+    if data.get("path"):
+        text += f" cached in {escape(data['path'])}"
+    backbones = _field(data, "source", "backbones")
+    if isinstance(backbones, Mapping) and backbones:
+        named = [f"the {escape(n)} backbone{_backbone(b)}" for n, b in backbones.items()]
+        text += ", extracted by " + _and(named)
+    return text + "."
+
+
+def _backbone(record: Any) -> str:
+    """`` resnet34 (randomly initialised)``: a backbone's name and weights, in words."""
+    if not isinstance(record, Mapping):
+        return ""
+    name = record.get("name") or record.get("arch")
+    text = f" {escape(name)}" if name else ""
+    if _random_init(record):
+        return f"{text} (randomly initialised)"
+    weights = record.get("weights")
+    return f"{text} (pretrained weights {escape(Path(str(weights)).name)})" if weights else text
+
+
+def _random_init_warning(names: list[str]) -> str:
+    """The warning of report.md about randomly initialised backbones (:func:`random_init_backbones`)."""
+    named = [escape(n) for n in names if n]
+    if len(named) == 1:
+        who = f"The {named[0]} backbone was"
+    else:
+        who = f"The {_and(named)} backbones were" if named else "The backbones were"
+    return (f"> **{who} randomly initialised, not pretrained.** The features carry no pretrained "
+            "knowledge, so these numbers are not comparable with results on pretrained backbones.")
+
+
+def _and(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
+
+
 def _architecture_section(arch: Architecture, run: Path, written: list[Path]) -> list[str]:
+    """Draw the architecture into the file `automm render RUN/arch.json` writes (arch.svg, and
+    arch.png for print) and show it."""
     graph = architecture_graph(arch)
+    svg, png = (architecture_file(run / "arch.json", fmt) for fmt in ("svg", "png"))
     try:
-        written.append(write_graph(graph, run / f"{ARCHITECTURE}.svg"))
-        written.append(write_graph(graph, run / f"{ARCHITECTURE}.png"))
+        written.append(write_graph(graph, svg))
+        written.append(write_graph(graph, png))
     except DotNotFoundError:
-        written.append(run / f"{ARCHITECTURE}.dot")
-        return [f"Graphviz `dot` was not found: the figure's source is [{ARCHITECTURE}.dot]"
-                f"({ARCHITECTURE}.dot) (render it with `dot -Tsvg`)."]
-    return [f"![architecture]({ARCHITECTURE}.svg)", "",
-            "Unused feature taps are faded; see docs/formats.md for the drawing conventions."]
+        dot = svg.with_suffix(".dot")
+        written.append(dot)
+        return [f"Graphviz `dot` was not found, so the architecture is only described in [{dot.name}]"
+                f"({dot.name}); install Graphviz and report again, or run `dot -Tsvg` on it."]
+    return [f"![architecture]({svg.name})", "",
+            f"The same drawing at print resolution: [{png.name}]({png.name}). Left to right: the "
+            "feature taps of each modality, each cell with its inputs, steps and chosen operations, "
+            "then the classifier head. Taps and inputs that no step uses are faded."]
 
 
 def _metrics_section(arch: Architecture, evaluation: Path | None) -> list[str]:
@@ -199,22 +280,53 @@ def _evaluation_section(evaluation: Path, run: Path, written: list[Path]) -> lis
 
 
 def _table(metrics: Mapping[str, Any]) -> list[str]:
-    if not metrics:
-        return ["(none recorded)"]
-    return ["| metric | value |", "| --- | --- |",
-            *(f"| {escape(k)} | {_cell(v)} |" for k, v in metrics.items())]
+    """``metrics`` as Markdown tables, never JSON: one row per value (a nested record gives one
+    row per field, ``data: path``), and a table of its own for each record of records (e.g.
+    ``class_counts``: a row per split, a column per class)."""
+    rows = [row for k, v in metrics.items() if not _is_grid(v) for row in _flat_rows(str(k), v)]
+    tables = [["| metric | value |", "| --- | --- |", *(_row(row) for row in rows)]] if rows else []
+    for key, value in metrics.items():
+        if _is_grid(value):
+            columns = list(dict.fromkeys(c for row in value.values() for c in row))
+            tables.append([_row([key, *columns]), _row(["---"] * (len(columns) + 1)),
+                           *(_row([name, *(row.get(c) for c in columns)]) for name, row in value.items())])
+    lines: list[str] = []
+    for table in tables:
+        lines += [""] * bool(lines) + table
+    return lines or ["(none recorded)"]
+
+
+def _is_grid(value: Any) -> bool:
+    """Whether ``value`` is a non-empty record of non-empty records of plain values."""
+    nested = Mapping | list | tuple
+    return isinstance(value, Mapping) and bool(value) and all(
+        isinstance(row, Mapping) and row and not any(isinstance(v, nested) for v in row.values())
+        for row in value.values())
+
+
+def _flat_rows(key: str, value: Any) -> list[tuple[str, Any]]:
+    """(label, value) rows of ``value``: one per leaf of a nested record (``key: field``)."""
+    if isinstance(value, Mapping) and value:
+        return [row for k, v in value.items() for row in _flat_rows(f"{key}: {k}", v)]
+    return [(key, value)]
+
+
+def _row(cells: Sequence[Any]) -> str:
+    """A Markdown table row of ``cells`` (as :func:`_cell` text)."""
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
 
 
 def _cell(value: Any) -> str:
-    """``value`` as escaped Markdown text (:func:`automm.report.markdown.escape`)."""
+    """``value`` as escaped Markdown text (:func:`automm.report.markdown.escape`), never JSON."""
     if value is None:
         return "n/a"
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
         return f"{value:,}"
-    if isinstance(value, list | tuple) and all(isinstance(v, str | int | float) for v in value):
-        return escape(",".join(map(str, value)))
-    if isinstance(value, list | tuple | Mapping):
-        return escape(json.dumps(value, separators=(",", ":")))
+    if isinstance(value, Mapping):
+        return ", ".join(f"{escape(k)}={_cell(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, list | tuple):
+        plain = all(isinstance(v, str | int | float) for v in value)
+        return ("," if plain else "; ").join(_cell(v) for v in value) or "none"
     return escape(value)

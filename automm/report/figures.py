@@ -1,23 +1,30 @@
 """Figures of a search run and of an evaluation, drawn with matplotlib's Agg canvas (no display).
 
-Every figure is a PNG written atomically.
+Every figure is a PNG at print resolution (:data:`DPI`) written atomically; legends sit below
+the panels, outside the axes, so they never cover data.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 
 from automm.errors import AutommError
 from automm.fileio import atomic_path
 from automm.ir import CELL_INPUT, OP_FAMILY, STEP_INPUT
 from automm.train.metrics import roc_auc, roc_curve
+
+DPI = 300
+"""Resolution of every PNG (print quality; recorded in the file's pHYs chunk)."""
 
 FAMILY_SYMBOLS = {CELL_INPUT: "α", STEP_INPUT: "β", OP_FAMILY: "γ"}
 """The paper's symbol of each built-in choice family (legend labels)."""
@@ -44,8 +51,6 @@ def entropy_figure(records: Sequence[Mapping[str, Any]], out: str | os.PathLike[
         symbol = FAMILY_SYMBOLS.get(family)
         ax.plot(epochs, values, marker=".", label=f"{family} ({symbol})" if symbol else family)
     ax.set(xlabel="epoch", ylabel="entropy (nats)", title="Entropy of the architecture distributions")
-    if families:
-        ax.legend()
     return _save(fig, out)
 
 
@@ -75,7 +80,6 @@ def entropy_compare_figures(runs: Mapping[str, Sequence[Mapping[str, Any]]],
         symbol = FAMILY_SYMBOLS.get(family)
         ax.set(xlabel="epoch", ylabel="entropy (nats)",
                title=f"{family} ({symbol})" if symbol else family)
-        ax.legend(fontsize="small")
     written = [_save(fig, out / "entropy-compare.png")]
     written += [_save(single, out / f"entropy-compare-{family}.png") for single, family in singles]
     return written
@@ -93,7 +97,6 @@ def training_figure(records: Sequence[Mapping[str, Any]], out: str | os.PathLike
         for key, label, style in series:
             ax.plot(epochs, _series(records, key), style, marker=".", label=label)
         ax.set(xlabel="epoch", title=name)
-        ax.legend()
     if title:
         fig.suptitle(title)
     return _save(fig, out)
@@ -109,7 +112,6 @@ def roc_figure(scores: Sequence[float], labels: Sequence[int], out: str | os.Pat
     ax.plot([0, 1], [0, 1], ":", color="grey", label="chance")
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test split)",
            xlim=(0, 1), ylim=(0, 1.01), aspect="equal")
-    ax.legend(loc="lower right")
     _save(fig, out)
     return area
 
@@ -123,11 +125,38 @@ def _figure(panels: int, width: float = 4.8) -> Figure:
     return fig
 
 
+def legend_below(fig: Figure, handles: Sequence[Artist] = ()) -> Legend | None:
+    """One legend for all panels of ``fig`` (each label once; or of ``handles``, e.g. proxy
+    lines), outside the axes below them, in as many columns as fit the figure's width (labels
+    wrapped when one column is too wide); None when nothing has a label."""
+    entries: dict[str, Artist] = {}
+    for ax in fig.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    entries.update((h.get_label(), h) for h in handles)
+    if not entries:
+        return None
+    renderer = fig.canvas.get_renderer()
+    layouts = [(columns, 0) for columns in range(len(entries), 0, -1)] + [(1, 48), (1, 32), (1, 20)]
+    for columns, wrap in layouts:
+        labels = [textwrap.fill(label, wrap) if wrap else label for label in entries]
+        legend = fig.legend(list(entries.values()), labels, loc="outside lower center", ncols=columns,
+                            frameon=False)
+        if legend.get_window_extent(renderer).width <= fig.bbox.width or (columns, wrap) == layouts[-1]:
+            break
+        legend.remove()
+    return legend
+
+
 def _save(fig: Figure, out: str | os.PathLike[str]) -> Path:
+    """Add the legend (:func:`legend_below`) unless ``fig`` has one, and write ``fig`` to ``out``
+    as a PNG of :data:`DPI`."""
     path = Path(out)
+    if not fig.legends:
+        legend_below(fig)
     try:
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=120)
+            fig.savefig(tmp, format="png", dpi=DPI)
     except OSError as exc:
         raise AutommError(f"{path}: cannot write: {exc.strerror or exc}") from None
     return path

@@ -18,7 +18,7 @@ from automm.train.common import resolve_device
 
 HEAVY = ("torch", "matplotlib", "torchaudio", "torchvision")
 VERBS = ("search", "evaluate", "report", "render", "show", "plugins", "plugin", "doctor", "extract",
-         "predict", "demo-data")
+         "predict", "demo-data", "sweep")
 
 
 def python(*code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -149,3 +149,12 @@ def test_search_and_evaluate_default_to_auto_and_print_the_device(cache_dir, tin
     out = CliRunner().invoke(cli, ["evaluate", str(run / "arch.json"), "--epochs", "1", "--no-progress"])
     assert out.exit_code == 0, out.output
     assert "(device cpu)" in out.output.splitlines()[0]
+
+
+def test_a_command_of_a_blocked_plugin_names_the_plugin():
+    out = subprocess.run([sys.executable, "-m", "automm", "extract", "videos", "--out", "cache"],
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "AUTOMM_DISABLE_PLUGINS": "media"})
+    assert out.returncode == 2
+    assert out.stderr.strip() == ("automm: error: no command 'extract'; it may belong to a plugin that is "
+                                  "not loaded: media (blocked) (see automm plugins)")

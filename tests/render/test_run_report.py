@@ -69,12 +69,12 @@ def test_full_report(run_dir):
     result = report(run_dir)
     assert result.exit_code == 0, result.output
     md = (run_dir / "report.md").read_text()
-    assert images(md) == ["architecture.svg", "entropy.png", "training.png", "roc.png", "eval-training.png"]
-    for name in ("entropy.png", "training.png", "roc.png", "eval-training.png", "architecture.png"):
+    assert images(md) == ["arch.svg", "entropy.png", "training.png", "roc.png", "eval-training.png"]
+    for name in ("entropy.png", "training.png", "roc.png", "eval-training.png", "arch.png"):
         assert (run_dir / name).read_bytes().startswith(PNG), name
-    assert "</svg>" in (run_dir / "architecture.svg").read_text()
+    assert "</svg>" in (run_dir / "arch.svg").read_text()
     assert "| test_auc | 0.7812 |" in md and "| val_auc | 0.912 |" in md and "| params | 262,402 |" in md
-    assert "randomly initialised" in md and "data.source.backbones.image.weights" in md
+    assert "The image and audio backbones were randomly initialised" in md and "data.source" not in md
     assert "8 samples, AUC 0.7812" in md and "3 epoch(s)" in md
     assert not [p for p in run_dir.iterdir() if p.name.startswith(".")]  # no temporary files left
 
@@ -85,7 +85,7 @@ def test_search_only_without_dot(run_dir, monkeypatch, tmp_path_factory):
     assert result.exit_code == 0, result.output
     md = (run_dir / "report.md").read_text()
     assert images(md) == ["entropy.png", "training.png"]
-    assert "architecture.dot" in md and (run_dir / "architecture.dot").is_file()
+    assert "arch.dot" in md and (run_dir / "arch.dot").is_file()
     assert "No evaluation yet" in md
     assert not (run_dir / "roc.png").exists()
 

@@ -1,0 +1,143 @@
+"""``automm sweep``: a grid of searches, each followed by an evaluation (the paper's Table 3:
+``--grid temperature=5,10,15,20 --grid samples=5,10,15,20 --seeds 0,1,2``), on local worker
+processes or Ray Tune, resumable; writes SWEEP_DIR/results.csv, table.md and heatmaps.
+
+Takes the search options of ``automm search`` (shared parameter objects, and the strategy and
+space options generated from the registries) as the settings every point shares.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import click
+
+from automm import registry
+from automm.cli import search as search_cli
+from automm.cli._run_output import echo_line, echo_next
+from automm.cli._space_options import space_options
+from automm.errors import AutommError
+from automm.train.settings import RetrainSettings
+
+SHARED = ("strategy", "space_name", "data", "epochs", "batch_size", "device", "entropy_tol", "patience",
+          "balance", "no_verify")
+"""Parameters of ``automm search`` that a sweep takes as they are."""
+
+
+@click.command("sweep", cls=search_cli.SearchCommand)
+@click.option("--grid", "grids", multiple=True, metavar="NAME=V1,V2,...",
+              help="An axis: a strategy option or space config field and its values (repeatable; "
+                   "rows of table.md: the first axis, columns: the second). A tuple field takes "
+                   "+-joined names: ops=sum+concat-fc,sum.")
+@click.option("--seeds", default="0", show_default=True, metavar="S1,S2,...",
+              help="Seeds of every grid point (search and evaluation); one more axis.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Sweep directory (default: sweeps/STRATEGY-AXES). Running the same command again "
+                   "continues it.")
+@click.option("--evaluate-epochs", type=click.IntRange(1), default=RetrainSettings.epochs, show_default=True,
+              help="Epochs of each point's evaluation (retraining).")
+@click.option("--evaluate-batch-size", type=click.IntRange(1), default=RetrainSettings.batch_size,
+              show_default=True)
+@click.option("--executor", type=click.Choice(("local", "ray")), default="local", show_default=True,
+              help="local: worker processes on this machine; ray: Ray Tune trials (extra automm[ray]).")
+@click.option("--workers", type=click.IntRange(1),
+              help="Points run at once (local default: the cores / --cpus-per-trial; ray default: "
+                   "what the cluster's resources allow).")
+@click.option("--cpus-per-trial", type=click.IntRange(1), default=1, show_default=True,
+              help="CPU cores (torch threads) of each point.")
+@click.option("--gpus-per-trial", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="GPUs of each Ray trial; fractions pack several points onto one GPU (ray only).")
+@click.option("--ray-address", metavar="auto|HOST:PORT",
+              help="Join this Ray cluster (default: start a local Ray instance); --data and --out must "
+                   "then be on a filesystem every node sees.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar over the points (default: when stderr is a terminal); one line per "
+                   "finished point is printed either way.")
+def command(grids: tuple[str, ...], seeds: str, out: Path | None, evaluate_epochs: int,
+            evaluate_batch_size: int, executor: str, workers: int | None, cpus_per_trial: int,
+            gpus_per_trial: float, ray_address: str | None, progress: bool | None, **extra: Any) -> None:
+    """Search and evaluate every point of a grid, each in SWEEP_DIR/points/KEY (a run directory),
+    and write results.csv, results.jsonl, table.md and heatmaps into SWEEP_DIR.
+
+    A point that fails is recorded with its error and the others go on; the exit status is 1
+    when any failed. Running the same command again skips the finished points and continues
+    the interrupted ones."""
+    from automm.data.prepare import resolve_data
+    from automm.sweep import executors
+    from automm.sweep.grid import check_axes, parse_axis, seed_axis
+    from automm.sweep.runner import Sweep, run_sweep
+
+    settings = {k: extra.pop(k) for k in SHARED}
+    if gpus_per_trial and executor != "ray":
+        raise AutommError("--gpus-per-trial applies to --executor ray (local points use --device)")
+    if ray_address and executor != "ray":
+        raise AutommError("--ray-address applies to --executor ray")
+    if executor == "ray":
+        executors.require_ray()
+    strategy, space = settings["strategy"], settings["space_name"]
+    definition = registry.spaces.get(space)
+    factory, options = search_cli._strategy_params(strategy, extra)
+    config = search_cli._space_values(definition, space, extra)
+    fields = {name: hint for name, hint in space_options(definition.config_type).values()
+              if name not in search_cli.FITTED}
+    axes = [parse_axis(g, {o.name: o.type for o in getattr(factory, "options", ())}, fields) for g in grids]
+    axes.append(seed_axis(seeds))
+    check_axes(axes)
+    for axis in axes:
+        if axis.name in options or axis.name in config:
+            raise AutommError(f"--{axis.name.replace('_', '-')} and --grid {axis.name}=...: give one")
+    out = out if out is not None else Path("sweeps") / "-".join((strategy, *(a.name for a in axes[:-1])))
+    data = str(resolve_data(settings["data"], definition).absolute())
+    search = {k: settings[k] for k in ("epochs", "batch_size", "entropy_tol", "patience", "device",
+                                       "balance")}
+    evaluate = {"epochs": evaluate_epochs, "batch_size": evaluate_batch_size, "device": settings["device"],
+                "balance": settings["balance"]}
+    sweep = Sweep(out, data, strategy, space, tuple(axes), options, config, search, evaluate,
+                  not settings["no_verify"])
+    total = len(sweep.specs())
+    if executor == "ray":
+        where = ray_address or "a local Ray instance"
+        click.echo(f"sweep of {total} points -> {out} (Ray Tune on {where}, {cpus_per_trial} CPU "
+                   f"and {gpus_per_trial:g} GPU per trial)")
+        run = partial(executors.run_ray, storage=out / "ray", address=ray_address, cpus=cpus_per_trial,
+                      gpus=gpus_per_trial, workers=workers)
+    else:
+        count = workers or max(1, executors.available_cores() // cpus_per_trial)
+        click.echo(f"sweep of {total} points -> {out} ({count} worker process(es), {cpus_per_trial} "
+                   "torch thread(s) each)")
+        run = partial(executors.run_local, workers=count)
+    try:
+        rows, skipped = run_sweep(sweep, run, threads=cpus_per_trial, progress=_show_progress(progress),
+                                  echo=echo_line)
+    except KeyboardInterrupt:
+        click.echo(f"automm: interrupted; run the same command to continue {out}", err=True)
+        raise SystemExit(130) from None
+    _finish(out, rows, skipped)
+
+
+command.params[0:0] = [p for p in search_cli.command.params if p.name in SHARED]
+
+
+def _show_progress(progress: bool | None) -> bool:
+    import sys
+
+    return progress if progress is not None else sys.stderr.isatty()
+
+
+def _finish(out: Path, rows: list[dict[str, Any]], skipped: int) -> None:
+    from automm.report.sweep import best_row, write_sweep_report
+
+    failed = [r for r in rows if r["status"] == "failed"]
+    click.echo(f"{len(rows) - len(failed)} points finished ({skipped} before this run), {len(failed)} failed")
+    for path in write_sweep_report(out):
+        click.echo(f"wrote {path}")
+    best = best_row(rows)
+    commands = [f"automm report {out}"]
+    if best is not None:
+        arch = out / best["run_dir"] / "arch.json"
+        commands += [f"automm show {arch}   # best test AUC", f"automm report {out / best['run_dir']}"]
+    echo_next(commands)
+    if failed:
+        raise SystemExit(1)

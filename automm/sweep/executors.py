@@ -1,0 +1,125 @@
+"""Where the points of a sweep run: local worker processes (spawned; each exits when the sweep
+process dies) or Ray Tune trials (a Tuner over a grid search of the points' keys). Both call
+:func:`automm.sweep.point.run_point` and hand each row to ``on_row`` in the sweep process as
+soon as the point ends."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+from automm.errors import AutommError
+from automm.sweep.point import PointSpec, run_point
+from automm.sweep.results import failed_row
+
+OnRow = Callable[[dict[str, Any]], None]
+RAY_EXTRA = "pip install 'automm[ray]'"
+
+
+def available_cores() -> int:
+    """The CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _watch_parent(parent: int) -> None:
+    """Worker initialiser: exit when the sweep process is gone (killed), so no orphan keeps a
+    point's lock or burns its cores."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def run_local(specs: Sequence[PointSpec], on_row: OnRow, *, workers: int) -> None:
+    """Run ``specs`` on (at most) ``workers`` spawned processes."""
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(specs))), mp_context=context,
+                               initializer=_watch_parent, initargs=(os.getpid(),))
+    try:
+        futures: dict[Future[dict[str, Any]], PointSpec] = {pool.submit(run_point, s): s for s in specs}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                spec = futures[future]
+                try:
+                    row = future.result()
+                except Exception as exc:  # a worker that died (killed, out of memory)
+                    error = f"worker process failed: {exc or type(exc).__name__}"
+                    row = failed_row(spec.key, spec.values, error)
+                on_row(row)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # the workers exit with this process
+        raise
+    pool.shutdown()
+
+
+def require_ray() -> None:
+    """Raise a one-line error naming the extra unless Ray Tune can be imported."""
+    try:
+        import ray.tune  # noqa: F401
+    except ImportError as exc:
+        raise AutommError(f"--executor ray needs Ray Tune ({exc}); install it with: {RAY_EXTRA}") from None
+
+
+def _trial(config: dict[str, Any], specs: dict[str, PointSpec]) -> dict[str, Any]:
+    """A Ray Tune trial: one point; its row travels as JSON."""
+    import json
+
+    return {"row": json.dumps(run_point(specs[config["key"]]))}
+
+
+def _trial_dirname(trial: Any) -> str:
+    return re.sub(r"[^A-Za-z0-9=._+-]", "-", str(trial.config.get("key", trial.trial_id)))[:150]
+
+
+def run_ray(specs: Sequence[PointSpec], on_row: OnRow, *, storage: Path, address: str | None,
+            cpus: float, gpus: float, workers: int | None) -> None:
+    """Run ``specs`` as Ray Tune trials ({cpus, gpus} each, at most ``workers`` at once when
+    given) on the cluster at ``address`` (None: a new local Ray instance), with Tune's storage
+    under ``storage``."""
+    import json
+
+    import ray
+    from ray import tune
+
+    by_key = {s.key: s for s in specs}
+
+    class Rows(tune.Callback):
+        def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
+                            **info: Any) -> None:
+            if "row" in result:
+                on_row(json.loads(result["row"]))
+
+        def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            spec = by_key[trial.config["key"]]
+            on_row(failed_row(spec.key, spec.values, f"Ray trial failed (see {trial.path})"))
+
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                 logging_level="ERROR", configure_logging=True)
+    try:
+        trainable = tune.with_resources(tune.with_parameters(_trial, specs=by_key),
+                                        {"cpu": cpus, "gpu": gpus})
+        tuner = tune.Tuner(
+            trainable, param_space={"key": tune.grid_search(list(by_key))},
+            tune_config=tune.TuneConfig(max_concurrent_trials=workers, trial_dirname_creator=_trial_dirname),
+            run_config=tune.RunConfig(name="tune", storage_path=str(storage.absolute()), verbose=0,
+                                      callbacks=[Rows()], failure_config=tune.FailureConfig(max_failures=0)))
+        tuner.fit()
+    finally:
+        if started:
+            ray.shutdown()

@@ -1,0 +1,93 @@
+"""One point of a sweep: a normal search followed by a normal evaluation, in its own run
+directory, through :mod:`automm.api` (new) or :func:`automm.train.bilevel.resume_search` and
+``evaluate(resume=True)`` (interrupted). Runs in a worker process or a Ray trial; never raises:
+a failure becomes the point's failed row."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from automm.errors import AutommError
+from automm.sweep.results import EVAL, failed_row, finished_row, point_dir
+
+
+@dataclass(frozen=True)
+class PointSpec:
+    """Everything a worker needs to run one point (picklable, paths absolute)."""
+
+    key: str
+    values: dict[str, Any]
+    sweep_dir: str
+    data: str
+    strategy: str
+    space: str
+    options: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    search: dict[str, Any] = field(default_factory=dict)
+    """Fields of :class:`automm.train.SearchSettings`."""
+    evaluate: dict[str, Any] = field(default_factory=dict)
+    """Fields of :class:`automm.train.RetrainSettings`."""
+    verify: bool = True
+    threads: int = 1
+
+    @property
+    def run_dir(self) -> Path:
+        """The point's run directory."""
+        return point_dir(self.sweep_dir, self.key)
+
+
+def run_point(spec: PointSpec) -> dict[str, Any]:
+    """Search and evaluate ``spec`` (or continue it) and return its row."""
+    try:
+        import torch
+
+        torch.set_num_threads(spec.threads)
+        _search(spec)
+        _evaluate(spec)
+        row = finished_row(spec.sweep_dir, spec.key, spec.values)
+        if row is None:
+            raise AutommError(f"{spec.run_dir}: finished without arch.json and eval/metrics.json")
+        return row
+    except Exception as exc:  # a failed point is a row, the sweep goes on
+        return failed_row(spec.key, spec.values, error_line(exc))
+
+
+def error_line(exc: BaseException) -> str:
+    """An exception as one line: the message of an expected error, else the type, message and
+    the innermost frame (where it was raised)."""
+    if isinstance(exc, AutommError):
+        return str(exc)
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def _search(spec: PointSpec) -> None:
+    from automm import api
+    from automm.locking import owned
+    from automm.train.bilevel import ARCH, CHECKPOINT, resume_search
+
+    run = spec.run_dir
+    with owned(run):
+        if (run / ARCH).is_file():
+            return
+        if (run / CHECKPOINT).is_file():
+            resume_search(run, device=spec.search.get("device"), progress=False)
+        else:
+            api.search(spec.data, out=run, strategy=spec.strategy, space=spec.space, config=spec.config,
+                       options=spec.options, verify=spec.verify, progress=False, **spec.search)
+
+
+def _evaluate(spec: PointSpec) -> None:
+    from automm import api
+    from automm.train.retraining import CHECKPOINT
+
+    out = spec.run_dir / EVAL
+    if (out / "metrics.json").is_file():
+        return
+    api.evaluate(spec.run_dir / "arch.json", out=out, verify=spec.verify, progress=False,
+                 resume=(out / CHECKPOINT).is_file(), **spec.evaluate)

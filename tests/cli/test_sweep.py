@@ -1,0 +1,165 @@
+"""``automm sweep``: a 2x2 grid on each executor, resume after SIGKILL, failing points, the table
+and figures, and the same arch.json as a standalone search."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from automm import api
+from automm.cli import cli
+from automm.errors import AutommError
+from automm.sweep.grid import parse_axis, point_key, points, seed_axis
+
+GRID = ("--grid", "temperature=5,10", "--grid", "samples=5,10")
+SETTINGS = ("--epochs", "3", "--evaluate-epochs", "2", "--no-progress")
+TIMES = ("search_seconds", "evaluate_seconds")
+
+
+def sweep_args(cache: Path, out: Path, tiny: tuple[str, ...], *extra: str) -> list[str]:
+    return ["sweep", "--data", str(cache), "--out", str(out), *GRID, *SETTINGS, *tiny, *extra]
+
+
+def rows(sweep_dir: Path) -> list[dict[str, Any]]:
+    """results.jsonl without the timings (which differ between runs)."""
+    lines = (sweep_dir / "results.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k not in TIMES} for line in lines]
+
+
+@pytest.fixture(scope="module")
+def local_sweep(cache_dir, tiny_args, tmp_path_factory) -> Path:
+    """A 2x2 grid on two local worker processes."""
+    out = tmp_path_factory.mktemp("sweep") / "local"
+    result = CliRunner().invoke(cli, sweep_args(cache_dir, out, tiny_args, "--workers", "2"))
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_a_local_2x2_grid_writes_one_row_per_point(local_sweep):
+    with open(local_sweep / "results.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert [(r["temperature"], r["samples"], r["seed"]) for r in table] == [
+        ("5.0", "5", "0"), ("5.0", "10", "0"), ("10.0", "5", "0"), ("10.0", "10", "0")]
+    assert {r["status"] for r in table} == {"ok"}
+    for r in table:
+        assert 0 <= float(r["test_auc"]) <= 1 and int(r["params"]) > 0 and r["stopped"] == "max-epochs"
+        run = local_sweep / r["run_dir"]
+        assert (run / "arch.json").is_file() and (run / "eval" / "metrics.json").is_file()
+    assert table[1]["key"] == "temperature=5_samples=10_seed=0"
+
+
+def test_table_and_figures_are_written_and_report_renders_them_again(local_sweep):
+    table = (local_sweep / "table.md").read_text()
+    assert "| temperature \\\\ samples |  | samples=5 | samples=10 |" in table
+    assert "| temperature=10 | test AUC |" in table and "|  | params |" in table
+    figures = ("heatmap-auc.png", "heatmap-params.png", "entropy-overlay.png")
+    for name in figures:
+        assert (local_sweep / name).read_bytes()[:4] == b"\x89PNG"
+        (local_sweep / name).unlink()
+    (local_sweep / "table.md").unlink()
+    result = CliRunner().invoke(cli, ["report", str(local_sweep)])
+    assert result.exit_code == 0, result.output
+    assert (local_sweep / "table.md").read_text() == table
+    assert all((local_sweep / name).is_file() for name in figures)
+
+
+def test_a_point_gives_the_same_arch_json_as_a_standalone_search(local_sweep, cache_dir, tiny_args, tmp_path):
+    config = {"C": 16, "L": 2, "cells": 1, "steps": 1, "ops": ("sum", "linear-glu", "concat-fc")}
+    assert list(tiny_args[1::2])[:2] == ["16", "2"]  # the tiny space of conftest
+    alone = api.search(cache_dir, out=tmp_path / "alone", config=config,
+                       options={"temperature": 10.0, "samples": 5}, epochs=3, seed=0)
+    swept = json.loads((local_sweep / "points" / "temperature=10_samples=5_seed=0" / "arch.json").read_text())
+    expected = alone.architecture.to_dict()
+    for doc in (expected, swept):
+        doc["metrics"].pop("search_seconds")
+    assert swept == expected
+
+
+@pytest.mark.slow
+def test_a_sweep_killed_midway_resumes_to_the_same_rows(local_sweep, cache_dir, tiny_args, tmp_path):
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "automm", *sweep_args(cache_dir, out, tiny_args, "--workers", "1")]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            started = [p for p in (out / "points").glob("*") if (p / "checkpoint.pt").is_file()
+                       and not (p / "eval" / "metrics.json").is_file()]
+            if (out / "results.jsonl").is_file() and rows(out) and started:
+                break
+            time.sleep(0.02)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    before = rows(out)
+    assert 1 <= len(before) < 4, "the sweep was not killed mid-way"
+    result = CliRunner().invoke(cli, sweep_args(cache_dir, out, tiny_args, "--workers", "1"))
+    assert result.exit_code == 0, result.output
+    assert f"4 points finished ({len(before)} before this run), 0 failed" in result.output
+    assert rows(out) == rows(local_sweep)
+
+
+def test_a_failing_point_is_recorded_and_the_others_finish(cache_dir, tiny_args, tmp_path):
+    out = tmp_path / "failing"
+    args = ["sweep", "--data", str(cache_dir), "--out", str(out), "--grid", "temperature=-1,5",
+            "--epochs", "1", "--evaluate-epochs", "1", "--no-progress", "--workers", "1", *tiny_args]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    failed, finished = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert failed["status"] == "failed" and failed["error"] == "stgs: temperature must be > 0 (got -1.0)"
+    assert finished["status"] == "ok" and finished["test_auc"] is not None
+    assert "temperature=-1_seed=0: failed: stgs: temperature must be > 0" in result.output
+    assert "1 points finished (0 before this run), 1 failed" in result.output
+    assert "temperature=-1_seed=0: stgs: temperature must be &gt; 0" in (out / "table.md").read_text()
+
+
+@pytest.mark.slow
+def test_the_ray_executor_gives_the_same_rows(local_sweep, cache_dir, tiny_args, tmp_path):
+    pytest.importorskip("ray.tune", reason="Ray is the optional extra automm[ray] (CI installs it)")
+    out = tmp_path / "ray"
+    result = CliRunner().invoke(cli, sweep_args(cache_dir, out, tiny_args, "--executor", "ray",
+                                                "--cpus-per-trial", "1"))
+    assert result.exit_code == 0, result.output
+    assert rows(out) == rows(local_sweep)
+    assert (out / "ray" / "tune").is_dir()
+
+
+def test_without_ray_the_ray_executor_is_one_line_naming_the_extra(monkeypatch, cache_dir, tmp_path):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    monkeypatch.setitem(sys.modules, "ray.tune", None)
+    result = CliRunner().invoke(cli, ["sweep", "--data", str(cache_dir), "--out", str(tmp_path / "s"),
+                                      "--executor", "ray"])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "pip install 'automm[ray]'" in result.output
+    assert not (tmp_path / "s").exists()
+
+
+def test_grid_axes_convert_values_and_name_the_points():
+    options, fields = {"temperature": float, "samples": int}, {"ops": tuple[str, ...], "cells": int}
+    axes = [parse_axis("temperature=5,10,5", options, fields),
+            parse_axis("--ops=sum+concat-fc,sum", options, fields), seed_axis("0,1")]
+    assert axes[0].values == (5.0, 10.0) and axes[1].values == (("sum", "concat-fc"), ("sum",))
+    grid = points(axes)
+    assert len(grid) == 8 and point_key(grid[0]) == "temperature=5_ops=sum+concat-fc_seed=0"
+    for bad, message in (("lr=1", "neither an option"), ("samples=x", "not a valid int"),
+                         ("temperature=nan", "not a finite"), ("samples", "NAME=V1,V2"),
+                         ("seed=1,2", "--seeds")):
+        with pytest.raises(AutommError, match=message):
+            parse_axis(bad, options, fields)
+
+
+def test_rerunning_with_other_settings_is_refused(local_sweep, cache_dir, tiny_args):
+    args = sweep_args(cache_dir, local_sweep, tiny_args)
+    result = CliRunner().invoke(cli, [*args[:-len(tiny_args)], "--C", "8", *tiny_args[2:]])
+    assert result.exit_code == 2
+    assert "holds a sweep with other settings (config differ)" in result.output
