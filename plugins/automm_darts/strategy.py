@@ -1,10 +1,4 @@
-"""automm_darts: the DARTS softmax relaxation (Liu et al., ICLR 2019), first order.
-
-Every choice's weights are ``softmax(phi)`` in training and in evaluation; the architecture is
-derived by the base class (argmax per op, the best pair of distinct candidates per node).
-Subclasses change the relaxation by overriding :meth:`DartsStrategy.relax` only (as GDAS is
-DARTS with the sampling overridden): ``automm_stgs`` does so.
-"""
+"""The DARTS strategy (see :mod:`automm_darts` for what it does and why)."""
 
 from __future__ import annotations
 

@@ -268,7 +268,7 @@ def _generate(out: Path, spec: DemoSpec, progress: bool, start: float) -> dict[s
     by_id = {p.id: p for p in people}
     rows: list[list[str]] = []
     with atomic_path(out, directory=True) as tmp:
-        bar = tqdm(total=spec.videos, desc="demo-data", unit="video", disable=not progress,
+        bar = tqdm(total=spec.videos, desc="demo-data", unit="video", disable=None if progress else True,
                    dynamic_ncols=True)
         for person in people:
             for clip, frames, audio in _identity_clips(spec, person, by_id[person.partner]):
