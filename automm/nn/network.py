@@ -9,6 +9,7 @@ both, so a derived network can load the matching subset of a supernet's weights.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -71,6 +72,57 @@ def _mix(weights: Tensor, values: list[Tensor], per_example: bool = False) -> Te
     return mixed.view(*weights.shape[:-1], *stacked.shape[1:])
 
 
+def _straight_through(weights: Tensor, values: list[Tensor]) -> Tensor:
+    """Zero in value, the gradient of the mixture of the (detached) ``values`` wrt ``weights``:
+    added to the output of the chosen candidates, it gives hard weights their exact gradient."""
+    return _mix(weights - weights.detach(), [v.detach() for v in values], per_example=weights.dim() == 2)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Hard one-hot weights of one choice as indices (see :func:`routes`).
+
+    ``shared``: the candidate of every example, else ``None`` and, per example, ``flat`` (the row
+    of its candidate's value in the ``(K*B, ...)`` stack of candidate values), ``order`` (the
+    examples sorted by candidate, stably), ``inverse`` (its inverse permutation) and ``counts``
+    (examples per candidate: candidate k takes the k-th chunk of ``order``).
+    """
+
+    shared: int | None
+    flat: Tensor | None = None
+    order: Tensor | None = None
+    inverse: Tensor | None = None
+    counts: tuple[int, ...] = ()
+
+
+def routes(weights: Mapping[str, Tensor], batch: int) -> dict[str, Route]:
+    """The :class:`Route` of every choice of hard one-hot ``weights`` (``(K,)`` or ``(B, K)``)
+    for a batch of ``batch`` examples (one host synchronisation for all choices)."""
+    index = {n: w.detach().argmax(-1) for n, w in weights.items()}
+    width = max((w.shape[-1] for w in weights.values()), default=1)
+    host = torch.cat([torch.bincount(i, minlength=width) if i.dim() else i.view(1)
+                      for i in index.values()]).tolist() if index else []
+    out, at = {}, 0
+    for (name, i), w in zip(index.items(), weights.values(), strict=True):
+        if i.dim() == 0:
+            out[name], at = Route(host[at]), at + 1
+            continue
+        counts, at = tuple(host[at:at + w.shape[-1]]), at + width
+        if max(counts) == batch:
+            out[name] = Route(counts.index(batch))
+            continue
+        rows = torch.arange(batch, device=i.device)
+        order = torch.argsort(i, stable=True)
+        out[name] = Route(None, i * batch + rows, order,
+                          torch.empty_like(order).index_copy_(0, order, rows), counts)
+    return out
+
+
+def _batch_coupled(op: nn.Module) -> bool:
+    """Whether ``op``'s output for an example depends on the other examples (batch norm)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in op.modules())
+
+
 def _module_dict(modules: dict[str, nn.Module]) -> nn.ModuleDict:
     """``modules`` keyed by their node or op names (a ``.``, which torch forbids, becomes ``_``)."""
     out = nn.ModuleDict()
@@ -102,7 +154,8 @@ class FusionNetwork(nn.Module):
 
     ``forward(taps, weights=None)``: ``taps`` maps tap names to ``(B, channels, L')``;
     ``weights`` maps each choice name to its weights over its candidates (supernet only):
-    ``(K,)`` shared by the batch or ``(B, K)`` per example.
+    ``(K,)`` shared by the batch or ``(B, K)`` per example; ``hard=True`` says they are one-hot
+    and runs only the chosen candidates (:meth:`features`).
     """
 
     def __init__(
@@ -126,6 +179,7 @@ class FusionNetwork(nn.Module):
         self.reducers = _module_dict({
             t: TapReducer(space.graph.nodes[t]["channels"], self.C, self.L) for t in self._taps})
         self._ops: dict[str, nn.ModuleDict] = {}
+        self._coupled: dict[str, list[bool]] = {}
         self._proj: dict[str, nn.Module] = {}
         self.cells = nn.ModuleList()
         for cell in plan.cells:
@@ -148,6 +202,7 @@ class FusionNetwork(nn.Module):
         assert step.op is not None
         ops = self._ops[step.name] = _module_dict(
             {op: op_factory(op)(self.C, self.L) for op in self._candidates(step.op)})
+        self._coupled[step.name] = [_batch_coupled(op) for op in ops.values()]
         return ops
 
     def _used_taps(self) -> list[str]:
@@ -156,9 +211,11 @@ class FusionNetwork(nn.Module):
         return [t for t in self.plan.taps if t in used]
 
     def _select(self, slots: tuple[str, ...], values: Mapping[str, Tensor],
-                weights: Mapping[str, Tensor] | None) -> list[Tensor]:
+                weights: Mapping[str, Tensor] | None, route: Mapping[str, Route] | None = None
+                ) -> list[Tensor]:
         """The values of a node's input slots; in the supernet, slots over the same candidates
-        are mixed together (one stack of the candidates for all of them)."""
+        are mixed together (one stack of the candidates for all of them), or, with the ``route``
+        of hard weights, each example's chosen candidate is gathered."""
         if self.fixed is not None:
             return [values[self.fixed[slot]] for slot in slots]
         if weights is None:
@@ -168,15 +225,71 @@ class FusionNetwork(nn.Module):
             groups.setdefault(self.space.choices[slot].candidates, []).append(slot)
         out: dict[str, Tensor] = {}
         for cands, names in groups.items():
+            if route is not None:
+                out.update((n, self._gather([values[c] for c in cands], weights[n], route[n])) for n in names)
+                continue
             w = torch.stack([weights[n] for n in names])
             mixed = _mix(w, [values[c] for c in cands], per_example=w.dim() == 3)
             out.update(zip(names, mixed.unbind(0), strict=True))
         return [out[slot] for slot in slots]
 
-    def features(self, taps: Mapping[str, Tensor],
-                 weights: Mapping[str, Tensor] | None = None) -> Tensor:
-        """The concatenated inputs of the head ``(B, N*C, L)`` (N: its predecessors)."""
+    @staticmethod
+    def _gather(candidates: list[Tensor], weights: Tensor, route: Route) -> Tensor:
+        """Each example's chosen value among ``candidates`` (plus the straight-through term when
+        the hard ``weights`` need a gradient)."""
+        if route.shared is not None:
+            out = candidates[route.shared]
+        else:
+            assert route.flat is not None
+            out = torch.stack(candidates).flatten(0, 1).index_select(0, route.flat)
+        return out + _straight_through(weights, candidates) if weights.requires_grad else out
+
+    def _routed_step(self, name: str, x: Tensor, y: Tensor, weights: Tensor, route: Route) -> Tensor:
+        """A step's output under hard op weights: each op runs only on the examples that chose it.
+        A batch-coupled op (batch norm in training) runs on the whole batch, chosen or not, as in
+        the full mixture, and only its chosen rows are kept. Weights that need a gradient get it
+        exactly from every op's output, computed without a graph."""
+        ops = list(self._ops[name].values())
+        coupled = self._coupled[name] if self.training else [False] * len(ops)
+        if weights.requires_grad and any(coupled):
+            return _mix(weights, [op(x, y) for op in ops], per_example=weights.dim() == 2)
+        if route.shared is not None:
+            outs = [op(x, y) if k == route.shared or c else None
+                    for k, (op, c) in enumerate(zip(ops, coupled, strict=True))]
+            out = outs[route.shared]
+        else:
+            assert route.order is not None and route.inverse is not None
+            xs, ys = x.index_select(0, route.order), y.index_select(0, route.order)
+            parts, start = [], 0
+            for op, c, n in zip(ops, coupled, route.counts, strict=True):
+                end = start + n
+                if c:
+                    parts.append(op(xs, ys)[start:end])
+                elif n:
+                    parts.append(op(xs[start:end], ys[start:end]))
+                start = end
+            out = torch.cat(parts).index_select(0, route.inverse)
+        assert out is not None
+        if weights.requires_grad:
+            with torch.no_grad():
+                every = [op(x, y) for op in ops]
+            out = out + _straight_through(weights, every)
+        return out
+
+    def features(self, taps: Mapping[str, Tensor], weights: Mapping[str, Tensor] | None = None,
+                 *, hard: bool = False) -> Tensor:
+        """The concatenated inputs of the head ``(B, N*C, L)`` (N: its predecessors).
+
+        ``hard``: the supernet's weights are one-hot (per example or shared; straight-through
+        weights count, their forward values are exactly one-hot). Each candidate then runs only
+        on the examples that chose it, unchosen ones not at all; the outputs and the gradients
+        of the network weights are those of the full mixture. Weights that need a gradient get
+        the full mixture's gradient too, from every candidate's output computed without a graph
+        (so only the chosen candidates are differentiated)."""
         values: dict[str, Tensor] = {}
+        route = None
+        if hard and self.fixed is None and weights is not None:
+            route = routes(weights, next(iter(taps.values())).shape[0])
         for name, reducer in zip(self._taps, self.reducers.values(), strict=True):
             try:
                 values[name] = reducer(taps[name])
@@ -186,13 +299,16 @@ class FusionNetwork(nn.Module):
             node = group[0]
             if node.kind == SELECT:
                 slots = tuple(n.slots[0] for n in group)
-                values.update(zip((n.name for n in group), self._select(slots, values, weights),
+                values.update(zip((n.name for n in group), self._select(slots, values, weights, route),
                                   strict=True))
             elif node.kind == STEP:
-                x, y = self._select(node.slots, values, weights)
+                x, y = self._select(node.slots, values, weights, route)
                 ops = self._ops[node.name]
                 if self.fixed is not None:
                     values[node.name] = next(iter(ops.values()))(x, y)
+                elif route is not None:
+                    assert weights is not None and node.op is not None
+                    values[node.name] = self._routed_step(node.name, x, y, weights[node.op], route[node.op])
                 else:
                     w = weights[node.op]  # type: ignore[index]
                     values[node.name] = _mix(w, [op(x, y) for op in ops.values()], per_example=w.dim() == 2)
@@ -200,10 +316,10 @@ class FusionNetwork(nn.Module):
                 values[node.name] = self._proj[node.name](torch.cat([values[p] for p in node.preds], dim=1))
         return torch.cat([values[p] for p in self.plan.head.preds], dim=1)
 
-    def forward(self, taps: Mapping[str, Tensor],
-                weights: Mapping[str, Tensor] | None = None) -> Tensor:
-        """Class logits ``(B, num_classes)``."""
-        h = self.features(taps, weights).mean(dim=-1)
+    def forward(self, taps: Mapping[str, Tensor], weights: Mapping[str, Tensor] | None = None,
+                *, hard: bool = False) -> Tensor:
+        """Class logits ``(B, num_classes)`` (``hard``: see :meth:`features`)."""
+        h = self.features(taps, weights, hard=hard).mean(dim=-1)
         return self.classifier(self.dropout(h))
 
 

@@ -92,6 +92,7 @@ def run_ray(specs: Sequence[PointSpec], on_row: OnRow, *, storage: Path, address
     under ``storage``."""
     import json
 
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # no banner: one line per point is printed
     import ray
     from ray import tune
 
@@ -116,7 +117,8 @@ def run_ray(specs: Sequence[PointSpec], on_row: OnRow, *, storage: Path, address
                                         {"cpu": cpus, "gpu": gpus})
         tuner = tune.Tuner(
             trainable, param_space={"key": tune.grid_search(list(by_key))},
-            tune_config=tune.TuneConfig(max_concurrent_trials=workers, trial_dirname_creator=_trial_dirname),
+            tune_config=tune.TuneConfig(max_concurrent_trials=workers, trial_dirname_creator=_trial_dirname,
+                                        reuse_actors=True),
             run_config=tune.RunConfig(name="tune", storage_path=str(storage.absolute()), verbose=0,
                                       callbacks=[Rows()], failure_config=tune.FailureConfig(max_failures=0)))
         tuner.fit()

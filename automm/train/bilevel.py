@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from math import ceil
 from pathlib import Path
@@ -172,6 +172,28 @@ def resume_search(run_dir: str | os.PathLike[str], *, device: str | None = None,
     return search_run.run()
 
 
+def weight_update(network: FusionNetwork, optimizer: torch.optim.Optimizer, taps: Mapping[str, Tensor],
+                  labels: Tensor, weights: Mapping[str, Tensor], loss_fn: Callable[[Tensor, Tensor], Tensor],
+                  *, hard: bool = False) -> tuple[Tensor, Tensor]:
+    """One optimiser step of the network weights on a batch; returns (loss, class logits).
+
+    ``hard``: the weights are one-hot, so only the chosen candidates run
+    (:meth:`FusionNetwork.features`); parameters that took no part get zero gradients, as the full
+    mixture gives them, so that the update (weight decay, moments) is the same.
+    """
+    logits = network(taps, weights, hard=hard)
+    loss = loss_fn(logits, labels)
+    optimizer.zero_grad(set_to_none=not hard)
+    loss.backward()
+    if hard:
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    p.grad = torch.zeros_like(p)
+    optimizer.step()
+    return loss, logits
+
+
 class _Search:
     """State of one search: network, logits, optimisers, RNGs, history and best architecture."""
 
@@ -192,6 +214,7 @@ class _Search:
         self.weight_opt, self.scheduler = strategy.weight_optimizer(
             list(self.network.parameters()), settings.epochs)
         self.arch_opt = strategy.arch_optimizer(list(self.logits.values()))
+        self.hard = bool(getattr(strategy, "single_path", False))
         self.generator = torch.Generator().manual_seed(settings.seed)
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
@@ -309,17 +332,14 @@ class _Search:
         taps, labels = data.get(positions)
         with torch.no_grad():
             weights = self.strategy.all_weights(self.space, self.logits, training=True, batch=len(labels))
-        logits = self.network(taps, weights)
-        loss = data.loss(logits, labels)
-        self.weight_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.weight_opt.step()
+        loss, logits = weight_update(self.network, self.weight_opt, taps, labels, weights, data.loss,
+                                     hard=self.hard)
         return loss, logits, labels
 
     def arch_step(self, data: SplitData, positions: Tensor) -> None:
         taps, labels = data.get(positions)
         weights = self.strategy.all_weights(self.space, self.logits, training=True, batch=len(labels))
-        loss = data.loss(self.network(taps, weights), labels)
+        loss = data.loss(self.network(taps, weights, hard=self.hard), labels)
         self.arch_opt.zero_grad(set_to_none=True)
         loss.backward(inputs=list(self.logits.values()))  # no gradients of the network weights
         self.arch_opt.step()

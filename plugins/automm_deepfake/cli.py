@@ -10,8 +10,11 @@ import click
 @click.option("--small", is_flag=True, help="16 identities, one real clip each (64 videos; for tests).")
 @click.option("--identities", type=click.IntRange(4), help="Number of identities (even; default 24).")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--ring", is_flag=True, help="Donors in a ring, linking the whole cast like FakeAVCeleb's "
+                                           "fakes (default: partners in pairs).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def demo_data_command(out_dir: str, small: bool, identities: int | None, seed: int, quiet: bool) -> None:
+def demo_data_command(out_dir: str, small: bool, identities: int | None, seed: int, ring: bool,
+                      quiet: bool) -> None:
     """Generate the demo audio-visual deepfake corpus (FakeAVCeleb layout) in OUT_DIR.
 
     Offline and deterministic: real face photographs bundled with scikit-image, synthetic
@@ -28,6 +31,7 @@ def demo_data_command(out_dir: str, small: bool, identities: int | None, seed: i
     spec = DemoSpec.small(seed) if small else DemoSpec(seed=seed)
     if identities is not None:
         spec = dataclasses.replace(spec, identities=identities)
+    spec = dataclasses.replace(spec, ring=ring)
     record = generate_demo(out_dir, spec, progress=not quiet)
     click.echo(f"demo corpus {out_dir}: {record['videos']} videos, {len(record['identities'])} identities "
                f"(faces: {record['faces']}; voices: synthetic), generated in {record['seconds']} s")

@@ -98,3 +98,13 @@ def test_search_evaluate_predict(cache, corpus, tmp_path):
     assert out["backbones"] == {"image": "random-init (seed 0)", "audio": "random-init (seed 1)"}
     scores = [p["p_fake"] for p in out["predictions"][:2]]
     assert all(0 <= s <= 1 for s in scores) and "unreadable" in out["predictions"][2]["error"]
+
+
+@pytest.mark.parametrize("ring", [False, True])
+def test_donors_pair_up_or_link_the_whole_cast(ring):
+    from automm_deepfake.demo import DemoSpec, select_identities
+
+    people = select_identities(DemoSpec(identities=6, ring=ring))
+    ids = [p.id for p in people]
+    donors = [ids.index(p.partner) for p in people]
+    assert donors == ([1, 2, 3, 4, 5, 0] if ring else [1, 0, 3, 2, 5, 4])

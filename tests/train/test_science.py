@@ -188,3 +188,21 @@ def test_stgs_recovers_the_planted_taps_with_the_full_pool_and_two_cells(sum_cac
     evaluation = retrain(result.architecture, FeatureCache.open(sum_cache),
                          RetrainSettings(epochs=20, device="cpu"), tmp_path / "eval", progress=False)
     assert evaluation.metrics["test_auc"] > 0.9
+
+
+def test_bmnas_steps_its_warm_restart_schedule_after_every_batch(planted_cache, tiny_config, tmp_path,
+                                                                  monkeypatch):
+    calls: list[float | None] = []
+    real = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts.step
+
+    def step(self, epoch=None):
+        calls.append(epoch)
+        return real(self, epoch)
+
+    monkeypatch.setattr(torch.optim.lr_scheduler.CosineAnnealingWarmRestarts, "step", step)
+    result = _search(planted_cache, tmp_path / "run", "bmnas", tiny_config, epochs=2)
+    batches = len(calls[1:]) // 2
+    assert batches > 1 and len(calls) == 1 + 2 * batches, "one step at construction, then one per batch"
+    expected = [e + (k + 1) / batches for e in range(2) for k in range(batches)]
+    assert calls[1:] == pytest.approx(expected)
+    assert result.history[0]["lr"] != result.history[1]["lr"]

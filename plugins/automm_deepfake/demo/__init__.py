@@ -63,6 +63,9 @@ class DemoSpec:
     identities: int = 24
     real_clips: int = 2
     seed: int = 0
+    ring: bool = False
+    """Donors in a ring (identity k takes k+1's face and voice), linking the whole cast into one
+    identity group as FakeAVCeleb's fakes do; default: partners in pairs."""
 
     @classmethod
     def small(cls, seed: int = 0) -> DemoSpec:
@@ -97,7 +100,8 @@ def _seed(spec: DemoSpec, *key: int) -> int:
 
 def select_identities(spec: DemoSpec) -> list[Identity]:
     """The first ``spec.identities`` LFW faces whose portrait MTCNN detects with probability
-    >= 0.99 (clear source photographs, as dataset makers pick), paired up (0-1, 2-3, ...)."""
+    >= 0.99 (clear source photographs, as dataset makers pick), paired up (0-1, 2-3, ...) or, with
+    ``spec.ring``, each the donor of the one before it (0 <- 1 <- 2 ... <- 0)."""
     from automm_media.faces import FaceAligner
 
     if spec.identities < 4 or spec.identities % 2:
@@ -126,7 +130,8 @@ def select_identities(spec: DemoSpec) -> list[Identity]:
             break
     if len(found) < spec.identities:
         raise DataError(f"only {len(found)} usable faces in scikit-image's lfw_subset")
-    return [replace(i, partner=found[k ^ 1].id) for k, i in enumerate(found)]
+    donor = (lambda k: (k + 1) % len(found)) if spec.ring else (lambda k: k ^ 1)
+    return [replace(i, partner=found[donor(k)].id) for k, i in enumerate(found)]
 
 
 def write_video(path: Path, frames: np.ndarray, audio: np.ndarray) -> None:
