@@ -11,7 +11,14 @@ import click
 from automm.cli._run_output import echo_line, echo_next, metric, progress_option
 from automm.cli._types import SEED, no_verify_option
 from automm.ir import Architecture, load_architecture
-from automm.train.settings import BALANCE_HELP, BALANCES, DEVICES, RetrainSettings
+from automm.train.settings import (
+    BALANCE_HELP,
+    BALANCES,
+    DEVICES,
+    PRECISION_HELP,
+    PRECISIONS,
+    RetrainSettings,
+)
 
 if TYPE_CHECKING:
     from automm.data.cache import FeatureCache
@@ -54,11 +61,14 @@ def _table(metrics: Mapping[str, Any]) -> str:
 @click.option("--device", default=RetrainSettings.device, show_default=True, help=DEVICES + ".")
 @click.option("--balance", type=click.Choice(BALANCES), default=RetrainSettings.balance, show_default=True,
               help=BALANCE_HELP)
+@click.option("--precision", type=click.Choice(PRECISIONS), default=RetrainSettings.precision,
+              show_default=True, help=PRECISION_HELP)
 @click.option("--resume", is_flag=True, help="Continue an interrupted evaluation in --out.")
 @progress_option
 @no_verify_option
 def command(arch_json: Path, data: str | None, out: Path | None, epochs: int, batch_size: int, seed: int,
-            device: str, balance: str, resume: bool, progress: bool | None, no_verify: bool) -> None:
+            device: str, balance: str, precision: str, resume: bool, progress: bool | None,
+            no_verify: bool) -> None:
     """Train the architecture in ARCH_JSON from scratch (dropout 0.2), select the epoch on validation,
     report test AUC, accuracy and EER, and write metrics.json, model.safetensors, arch.json,
     history.jsonl and predictions.csv into --out (committed together: a reader never sees two
@@ -73,7 +83,7 @@ def command(arch_json: Path, data: str | None, out: Path | None, epochs: int, ba
     click.echo(f"evaluating {arch_json} on {cache.path} (device {resolve_device(device)})")
     out = out if out is not None else arch_json.parent / "eval"
     settings = RetrainSettings(epochs=epochs, batch_size=batch_size, seed=seed, device=device,
-                               balance=balance)
+                               balance=balance, precision=precision)
     result = retrain(arch, cache, settings, out, resume=resume, progress=progress,
                      on_epoch=lambda r: _print_epoch(r, epochs))
     click.echo(_table(result.metrics))

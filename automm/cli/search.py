@@ -24,7 +24,14 @@ from automm.cli._space_options import space_options
 from automm.cli._types import FINITE_FLOAT, SEED, no_verify_option, option_type
 from automm.errors import AutommError
 from automm.locking import owned
-from automm.train.settings import BALANCE_HELP, BALANCES, DEVICES, SearchSettings
+from automm.train.settings import (
+    BALANCE_HELP,
+    BALANCES,
+    DEVICES,
+    PRECISION_HELP,
+    PRECISIONS,
+    SearchSettings,
+)
 
 if TYPE_CHECKING:
     from automm.train.bilevel import SearchResult
@@ -175,6 +182,10 @@ def _print_result(result: SearchResult) -> None:
               help="... for this many consecutive epochs.")
 @click.option("--balance", type=click.Choice(BALANCES), default=SearchSettings.balance, show_default=True,
               help=BALANCE_HELP)
+@click.option("--precision", type=click.Choice(PRECISIONS), default=SearchSettings.precision,
+              show_default=True, help=PRECISION_HELP)
+@click.option("--compile", is_flag=True, help="torch.compile the supernet's training steps (fewer kernel "
+              "launches on a GPU; single-path strategies then run the full mixture).")
 @click.option("--resume", type=click.Path(file_okay=False, path_type=Path), metavar="RUN_DIR",
               help="Continue the interrupted search in RUN_DIR with its recorded settings.")
 @progress_option
@@ -213,7 +224,8 @@ def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: in
     factory, params = _strategy_params(strategy, extra)
     values = _space_values(definition, space_name, extra)
     settings = SearchSettings(epochs=epochs, batch_size=batch_size, seed=seed, entropy_tol=entropy_tol,
-                              patience=patience, device=device, balance=extra["balance"])
+                              patience=patience, device=device, balance=extra["balance"],
+                              precision=extra["precision"], compile=extra["compile"])
     method = factory(**params)
     check_new_run(out)
     device_used = resolve_device(device)

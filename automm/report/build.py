@@ -174,8 +174,8 @@ def _data_sentence(verb: str, data: Any) -> str:
     """``verb`` on which features (dataset, cache and backbones) as a sentence; "" when unknown."""
     if not isinstance(data, Mapping):
         return ""
-    dataset = _field(data, "source", "dataset")
-    text = f"{verb} on the features of the {escape(dataset)} dataset" if dataset else f"{verb} on features"
+    dataset = _dataset_names(_field(data, "source", "dataset"))
+    text = f"{verb} on the features of {dataset}" if dataset else f"{verb} on features"
     if data.get("path"):
         text += f" cached in {escape(data['path'])}"
     backbones = _field(data, "source", "backbones")
@@ -183,6 +183,21 @@ def _data_sentence(verb: str, data: Any) -> str:
         named = [f"the {escape(n)} backbone{_backbone(b)}" for n, b in backbones.items()]
         text += ", extracted by " + _and(named)
     return text + "."
+
+
+def _dataset_names(record: Any) -> str:
+    """``the demo dataset`` or ``the datasets a and b (protocol mixed)``: a cache's dataset record
+    (a name, or ``{"protocol", "datasets": [{"name", ...}]}``) in words; "" when unknown."""
+    if isinstance(record, str):
+        return f"the {escape(record)} dataset"
+    if not isinstance(record, Mapping) or not isinstance(record.get("datasets"), list):
+        return ""
+    names = [escape(d["name"]) for d in record["datasets"] if isinstance(d, Mapping) and d.get("name")]
+    if not names:
+        return ""
+    protocol = record.get("protocol")
+    tail = f" (protocol {escape(protocol)})" if protocol and protocol != "single" else ""
+    return f"the dataset{'s' if len(names) > 1 else ''} {_and(names)}{tail}"
 
 
 def _backbone(record: Any) -> str:

@@ -149,8 +149,9 @@ def heatmap(axes: Sequence[Axis], rows: Sequence[Mapping[str, Any]], column: str
         for i, line in enumerate(means):
             for j, value in enumerate(line):
                 if value == value:
-                    ax.text(j, i, f"{value:,.0f}" if column == "params" else f"{value:.3f}", ha="center",
-                            va="center", fontsize="small", color="white")
+                    text = f"{value:,.0f}" if column == "params" else f"{value:.3f}"
+                    ax.text(j, i, text, ha="center", va="center", fontsize="small",
+                            color="black" if image.norm(value) > 0.6 else "white")  # on yellow: black
         ax.set_xticks(range(len(col_values)), [format_value(v) if col_axis else "" for v in col_values])
         ax.set_yticks(range(len(row_values)), [format_value(v) if row_axis else "" for v in row_values])
         title = [f"{label} (mean over seeds)", *(f"{a.name}={format_value(v)}" for a, v in group)]

@@ -5,9 +5,12 @@ soon as the point ends."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import re
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -33,7 +36,13 @@ def available_cores() -> int:
 
 def _watch_parent(parent: int) -> None:
     """Worker initialiser: exit when the sweep process is gone (killed), so no orphan keeps a
-    point's lock or burns its cores."""
+    point's lock or burns its cores (on Linux at once, through the parent-death signal)."""
+    if sys.platform == "linux":
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(0.5)
@@ -97,6 +106,7 @@ def run_ray(specs: Sequence[PointSpec], on_row: OnRow, *, storage: Path, address
     from ray import tune
 
     by_key = {s.key: s for s in specs}
+    config = tune if hasattr(tune, "RunConfig") else ray.train  # Ray < 2.4x: ray.train's configs
 
     class Rows(tune.Callback):
         def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
@@ -106,7 +116,8 @@ def run_ray(specs: Sequence[PointSpec], on_row: OnRow, *, storage: Path, address
 
         def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             spec = by_key[trial.config["key"]]
-            on_row(failed_row(spec.key, spec.values, f"Ray trial failed (see {trial.path})"))
+            where = getattr(trial, "path", None) or storage
+            on_row(failed_row(spec.key, spec.values, f"Ray trial failed (see {where})"))
 
     started = not ray.is_initialized()
     if started:
@@ -119,8 +130,9 @@ def run_ray(specs: Sequence[PointSpec], on_row: OnRow, *, storage: Path, address
             trainable, param_space={"key": tune.grid_search(list(by_key))},
             tune_config=tune.TuneConfig(max_concurrent_trials=workers, trial_dirname_creator=_trial_dirname,
                                         reuse_actors=True),
-            run_config=tune.RunConfig(name="tune", storage_path=str(storage.absolute()), verbose=0,
-                                      callbacks=[Rows()], failure_config=tune.FailureConfig(max_failures=0)))
+            run_config=config.RunConfig(name="tune", storage_path=str(storage.absolute()), verbose=0,
+                                        callbacks=[Rows()],
+                                        failure_config=config.FailureConfig(max_failures=0)))
         tuner.fit()
     finally:
         if started:

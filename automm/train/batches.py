@@ -1,8 +1,11 @@
-"""Batches of a feature cache split: preloaded tensors on the device when the cache fits,
-memory-mapped reads otherwise; shuffling from a seeded ``torch.Generator``."""
+"""Batches of a feature cache split: on a GPU, preloaded tensors in its memory when the cache
+fits; on the CPU (and on a GPU otherwise), rows gathered from the memory-mapped cache in place
+(no copy of the cache: the operating system keeps the pages it reads). Shuffling from a seeded
+``torch.Generator``."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -13,8 +16,9 @@ from automm.data.cache import FeatureCache
 from automm.errors import CacheError
 from automm.train.balance import Balance
 
-PRELOAD_BYTES = 2 * 2**30
-"""Caches (the used taps of the requested splits) up to this size are loaded into tensors."""
+GPU_PRELOAD_FRACTION = 0.5
+"""On a GPU, caches (the used taps of the requested splits) up to this fraction of its free
+memory are loaded into it."""
 
 Batch = tuple[dict[str, Tensor], Tensor, Tensor]
 """(taps, labels, positions within the split)."""
@@ -39,8 +43,14 @@ class SplitData:
         self.balance = Balance(balance, self.labels, len(cache.manifest["classes"]))
         self.ids = [cache.samples[r]["id"] for r in self.rows]
         self.tensors: dict[str, Tensor] | None = None
+        self.mapped: dict[str, Tensor] = {}
+        self.row_index = torch.from_numpy(self.rows)
         if preload:
             self.tensors = {t: x.to(device) for t, x in cache.batch(self.rows, self.taps).items()}
+        else:
+            with warnings.catch_warnings():  # read-only maps: the tensors are only ever read
+                warnings.simplefilter("ignore", UserWarning)
+                self.mapped = {t: torch.from_numpy(cache.arrays[t]) for t in self.taps}
 
     def __len__(self) -> int:
         return int(self.rows.size)
@@ -51,8 +61,9 @@ class SplitData:
         if self.tensors is not None:
             taps = {t: x.index_select(0, index) for t, x in self.tensors.items()}
         else:
-            batch = self.cache.batch(self.rows[positions.numpy()], self.taps)
-            taps = {t: x.to(self.device, non_blocking=True) for t, x in batch.items()}
+            rows = self.row_index.index_select(0, positions.cpu())
+            taps = {t: x.index_select(0, rows).to(self.device, non_blocking=True)
+                    for t, x in self.mapped.items()}
         return taps, self.labels[index]
 
     def loss(self, logits: Tensor, labels: Tensor) -> Tensor:
@@ -86,11 +97,16 @@ class SplitData:
 
 
 def load_splits(cache: FeatureCache, splits: Sequence[str], taps: Sequence[str],
-                device: torch.device, preload_bytes: int = PRELOAD_BYTES, balance: str = "none"
+                device: torch.device, preload_bytes: int | None = None, balance: str = "none"
                 ) -> dict[str, SplitData]:
     """The requested splits of ``cache`` restricted to ``taps``, training batches balanced by
-    ``balance``; preloaded when they fit in ``preload_bytes`` together."""
+    ``balance``; preloaded onto ``device`` when they fit in ``preload_bytes`` together (default:
+    on a GPU, :data:`GPU_PRELOAD_FRACTION` of its free memory; on the CPU never, the memory map
+    being as fast without a copy)."""
     cache.require_taps(taps)
+    if preload_bytes is None:
+        preload_bytes = (int(torch.cuda.mem_get_info(device)[0] * GPU_PRELOAD_FRACTION)
+                         if device.type == "cuda" else -1)
     rows = sum(int(cache.indices(s).size) for s in splits)
     per_row = sum(int(np.prod(cache.taps[t])) * 4 for t in taps)
     preload = rows * per_row <= preload_bytes

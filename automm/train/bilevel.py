@@ -54,12 +54,14 @@ from automm.train.common import (
     EpochCallback,
     RunProgress,
     Stopwatch,
+    autocast,
     better,
     data_record,
     inherit_weights,
     predict,
     reset_batch_norm,
     resolve_device,
+    weight_update,
     write_jsonl,
 )
 from automm.train.metrics import finite_or_none
@@ -172,28 +174,6 @@ def resume_search(run_dir: str | os.PathLike[str], *, device: str | None = None,
     return search_run.run()
 
 
-def weight_update(network: FusionNetwork, optimizer: torch.optim.Optimizer, taps: Mapping[str, Tensor],
-                  labels: Tensor, weights: Mapping[str, Tensor], loss_fn: Callable[[Tensor, Tensor], Tensor],
-                  *, hard: bool = False) -> tuple[Tensor, Tensor]:
-    """One optimiser step of the network weights on a batch; returns (loss, class logits).
-
-    ``hard``: the weights are one-hot, so only the chosen candidates run
-    (:meth:`FusionNetwork.features`); parameters that took no part get zero gradients, as the full
-    mixture gives them, so that the update (weight decay, moments) is the same.
-    """
-    logits = network(taps, weights, hard=hard)
-    loss = loss_fn(logits, labels)
-    optimizer.zero_grad(set_to_none=not hard)
-    loss.backward()
-    if hard:
-        for group in optimizer.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    p.grad = torch.zeros_like(p)
-    optimizer.step()
-    return loss, logits
-
-
 class _Search:
     """State of one search: network, logits, optimisers, RNGs, history and best architecture."""
 
@@ -214,7 +194,9 @@ class _Search:
         self.weight_opt, self.scheduler = strategy.weight_optimizer(
             list(self.network.parameters()), settings.epochs)
         self.arch_opt = strategy.arch_optimizer(list(self.logits.values()))
-        self.hard = bool(getattr(strategy, "single_path", False))
+        self.hard = bool(getattr(strategy, "single_path", False)) and not settings.compile
+        self.forward: Callable[..., Tensor] = (
+            torch.compile(self.network) if settings.compile else self.network)  # type: ignore[assignment]
         self.generator = torch.Generator().manual_seed(settings.seed)
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
@@ -310,7 +292,8 @@ class _Search:
                     bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}", refresh=False)
         with torch.no_grad():
             eval_weights = self.strategy.all_weights(self.space, self.logits, training=False)
-        supernet = predict(self.network, val, eval_weights).metrics()
+        with autocast(self.device, s.precision):
+            supernet = predict(self.network, val, eval_weights).metrics()
         arch = self.strategy.derive(self.space, self.logits)
         derived = self.score(arch)
         if better(derived, self.best):
@@ -332,14 +315,15 @@ class _Search:
         taps, labels = data.get(positions)
         with torch.no_grad():
             weights = self.strategy.all_weights(self.space, self.logits, training=True, batch=len(labels))
-        loss, logits = weight_update(self.network, self.weight_opt, taps, labels, weights, data.loss,
-                                     hard=self.hard)
+        loss, logits = weight_update(self.forward, self.weight_opt, taps, labels, weights, data.loss,
+                                     hard=self.hard, precision=self.settings.precision)
         return loss, logits, labels
 
     def arch_step(self, data: SplitData, positions: Tensor) -> None:
         taps, labels = data.get(positions)
         weights = self.strategy.all_weights(self.space, self.logits, training=True, batch=len(labels))
-        loss = data.loss(self.network(taps, weights, hard=self.hard), labels)
+        with autocast(self.device, self.settings.precision):
+            loss = data.loss(self.forward(taps, weights, hard=self.hard), labels)
         self.arch_opt.zero_grad(set_to_none=True)
         loss.backward(inputs=list(self.logits.values()))  # no gradients of the network weights
         self.arch_opt.step()
@@ -353,12 +337,9 @@ class _Search:
         opt = adam(net.parameters(), lr=FINETUNE_LR, weight_decay=FINETUNE_WEIGHT_DECAY)
         net.train()
         for positions in train.order(s.batch_size, None, train=True)[:ceil(FINETUNE_SAMPLES / s.batch_size)]:
-            taps, labels = train.get(positions)
-            loss = train.loss(net(taps), labels)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        return predict(net, self.data["val"]).metrics()
+            weight_update(net, opt, *train.get(positions), None, train.loss, precision=s.precision)
+        with autocast(self.device, s.precision):
+            return predict(net, self.data["val"]).metrics()
 
     def temperature(self) -> float | None:
         value = getattr(self.strategy, "temperature", self.strategy.params.get("temperature"))

@@ -58,6 +58,11 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[Any]:
+    """bfloat16 autocast on ``device`` when ``precision`` is ``bf16``; else nothing."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 def one_hot_weights(space: SearchSpace, arch: Architecture, device: torch.device | None = None
                     ) -> dict[str, Tensor]:
     """Supernet weights selecting exactly ``arch``: with them the supernet computes the
@@ -68,6 +73,31 @@ def one_hot_weights(space: SearchSpace, arch: Architecture, device: torch.device
         w[choice.candidates.index(arch[name])] = 1.0
         out[name] = w
     return out
+
+
+def weight_update(network: Callable[..., Tensor], optimizer: torch.optim.Optimizer,
+                  taps: Mapping[str, Tensor], labels: Tensor, weights: Mapping[str, Tensor] | None,
+                  loss_fn: Callable[[Tensor, Tensor], Tensor], *, hard: bool = False,
+                  precision: str = "fp32") -> tuple[Tensor, Tensor]:
+    """One optimiser step of the network weights on a batch (forward under ``precision``'s
+    :func:`autocast`); returns (loss, class logits).
+
+    ``hard``: the weights are one-hot, so only the chosen candidates run
+    (:meth:`FusionNetwork.features`); parameters that took no part get zero gradients, as the full
+    mixture gives them, so that the update (weight decay, moments) is the same.
+    """
+    with autocast(labels.device, precision):
+        logits = network(taps, weights, hard=hard)
+        loss = loss_fn(logits, labels)
+    optimizer.zero_grad(set_to_none=not hard)
+    loss.backward()
+    if hard:
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    p.grad = torch.zeros_like(p)
+    optimizer.step()
+    return loss, logits
 
 
 @dataclass

@@ -48,10 +48,12 @@ from automm.train.common import (
     Predictions,
     RunProgress,
     Stopwatch,
+    autocast,
     better,
     data_record,
     predict,
     resolve_device,
+    weight_update,
     write_jsonl,
 )
 from automm.train.metrics import equal_error_rate, finite_or_none
@@ -176,17 +178,15 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
         with run_bar.epoch(epoch, len(batches)) as bar:
             for positions in batches:
                 taps, labels = train.get(positions)
-                logits = network(taps)
-                loss = train.loss(logits, labels)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                loss, logits = weight_update(network, optimizer, taps, labels, None, train.loss,
+                                             precision=settings.precision)
                 loss_sum += loss.detach() * len(positions)
                 correct += (logits.detach().argmax(dim=1) == labels).sum()
                 bar.update(1)
         scheduler.step()
         seen = sum(len(p) for p in batches)
-        m = predict(network, val).metrics()
+        with autocast(device, settings.precision):
+            m = predict(network, val).metrics()
         for which, loss in (("training", float(loss_sum)), ("validation", m["loss"])):
             if not math.isfinite(loss):
                 run_bar.close()
@@ -210,7 +210,8 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
     run_bar.close()
     assert best is not None and best_state is not None
     network.load_state_dict(best_state)
-    test = predict(network, data["test"])
+    with autocast(device, settings.precision):
+        test = predict(network, data["test"])
     t = test.metrics()
     if not np.isfinite(test.scores).all() or not math.isfinite(t["loss"]):
         raise AutommError(f"{out}: non-finite test scores (NaN or infinity); no result written")

@@ -15,6 +15,12 @@ BALANCE_HELP = ("Class balance of training: none, class-weight (loss weighted by
                 "frequency) or oversample (classes drawn equally often).")
 
 
+PRECISIONS = ("fp32", "bf16")
+"""Arithmetic of the forward passes: float32, or bfloat16 autocast (:func:`automm.train.common.autocast`)."""
+PRECISION_HELP = ("Arithmetic of the forward passes: fp32, or bf16 (autocast: matrix products and "
+                  "convolutions in bfloat16, on the CPU and on CUDA).")
+
+
 def check_balance(balance: str) -> None:
     """Raise :class:`AutommError` unless ``balance`` is one of :data:`BALANCES`."""
     if balance not in BALANCES:
@@ -28,6 +34,12 @@ def check_positive(settings: Any, *names: str) -> None:
             raise AutommError(f"--{name.replace('_', '-')} must be >= 1")
 
 
+def check_precision(precision: str) -> None:
+    """Raise :class:`AutommError` unless ``precision`` is one of :data:`PRECISIONS`."""
+    if precision not in PRECISIONS:
+        raise AutommError(f"--precision {precision}: unknown (use {', '.join(PRECISIONS)})")
+
+
 @dataclass(frozen=True)
 class SearchSettings:
     """Loop settings (the paper: batch 8, stop when the entropy stays constant)."""
@@ -39,10 +51,15 @@ class SearchSettings:
     patience: int = 5
     device: str = "auto"
     balance: str = "class-weight"
+    precision: str = "fp32"
+    compile: bool = False
+    """``torch.compile`` the supernet's training forward (static shapes: single-path strategies
+    then run the full mixture, not only the chosen candidates)."""
 
     def __post_init__(self) -> None:
         check_positive(self, "epochs", "batch_size", "patience")
         check_balance(self.balance)
+        check_precision(self.precision)
         if self.entropy_tol < 0:
             raise AutommError("--entropy-tol must be >= 0")
 
@@ -60,7 +77,9 @@ class RetrainSettings:
     min_lr: float = 1e-4
     device: str = "auto"
     balance: str = "class-weight"
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         check_positive(self, "epochs", "batch_size")
         check_balance(self.balance)
+        check_precision(self.precision)

@@ -194,3 +194,13 @@ def test_report_warns_from_pretrained_false(run):
     md = (run / "report.md").read_text()
     assert "> **The audio backbone was randomly initialised, not pretrained.**" in md
     assert "image backbone resnet34 (pretrained weights image.pt)" in md
+
+
+def test_dataset_records_of_every_cache_format_read_as_words():
+    from automm.report.build import _dataset_names
+
+    assert _dataset_names("demo") == "the demo dataset"
+    mixed = {"protocol": "mixed", "datasets": [{"name": "favc"}, {"name": "swan"}]}
+    assert _dataset_names(mixed) == "the datasets favc and swan (protocol mixed)"
+    assert _dataset_names({"protocol": "single", "datasets": [{"name": "corpus"}]}) == "the dataset corpus"
+    assert _dataset_names({"protocol": "single"}) == ""

@@ -96,7 +96,7 @@ def test_memory_mapped_batches_equal_preloaded_ones(planted_cache: Path) -> None
     cache = FeatureCache.open(planted_cache)
     taps = ["image/1", "audio/2"]
     cpu = torch.device("cpu")
-    loaded = load_splits(cache, ["train"], taps, cpu)["train"]
+    loaded = load_splits(cache, ["train"], taps, cpu, preload_bytes=2**40)["train"]
     mapped = load_splits(cache, ["train"], taps, cpu, preload_bytes=0)["train"]
     assert loaded.tensors is not None and mapped.tensors is None
     a = list(loaded.batches(50, torch.Generator().manual_seed(1), train=True))

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from automm import registry
 from automm.nn import FusionNetwork
 from automm.nn.network import routes
-from automm.train.bilevel import weight_update
+from automm.train.common import weight_update
 
 BATCH = 12
 READINGS = [{"ensemble": "split", "samples": 5}, {"ensemble": "split", "samples": 1},
