@@ -118,6 +118,20 @@ def routes(weights: Mapping[str, Tensor], batch: int) -> dict[str, Route]:
     return out
 
 
+def _gather(candidates: list[Tensor], weights: list[Tensor], route: list[Route]) -> list[Tensor]:
+    """Per slot (its hard ``weights`` and ``route``), each example's chosen value among the slots'
+    common ``candidates``: one stack and one gather for all per-example slots; weights that need a
+    gradient get the straight-through term."""
+    out: list[Tensor | None] = [candidates[r.shared] if r.shared is not None else None for r in route]
+    rows = [r.flat for r in route if r.shared is None]
+    if rows:
+        gathered = iter(torch.stack(candidates).flatten(0, 1).index_select(0, torch.cat(rows))
+                        .chunk(len(rows)))
+        out = [next(gathered) if v is None else v for v in out]
+    return [v + _straight_through(w, candidates) if w.requires_grad else v  # type: ignore[operator]
+            for v, w in zip(out, weights, strict=True)]
+
+
 def _batch_coupled(op: nn.Module) -> bool:
     """Whether ``op``'s output for an example depends on the other examples (batch norm)."""
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in op.modules())
@@ -226,23 +240,13 @@ class FusionNetwork(nn.Module):
         out: dict[str, Tensor] = {}
         for cands, names in groups.items():
             if route is not None:
-                out.update((n, self._gather([values[c] for c in cands], weights[n], route[n])) for n in names)
+                out.update(zip(names, _gather([values[c] for c in cands], [weights[n] for n in names],
+                                              [route[n] for n in names]), strict=True))
                 continue
             w = torch.stack([weights[n] for n in names])
             mixed = _mix(w, [values[c] for c in cands], per_example=w.dim() == 3)
             out.update(zip(names, mixed.unbind(0), strict=True))
         return [out[slot] for slot in slots]
-
-    @staticmethod
-    def _gather(candidates: list[Tensor], weights: Tensor, route: Route) -> Tensor:
-        """Each example's chosen value among ``candidates`` (plus the straight-through term when
-        the hard ``weights`` need a gradient)."""
-        if route.shared is not None:
-            out = candidates[route.shared]
-        else:
-            assert route.flat is not None
-            out = torch.stack(candidates).flatten(0, 1).index_select(0, route.flat)
-        return out + _straight_through(weights, candidates) if weights.requires_grad else out
 
     def _routed_step(self, name: str, x: Tensor, y: Tensor, weights: Tensor, route: Route) -> Tensor:
         """A step's output under hard op weights: each op runs only on the examples that chose it.

@@ -121,6 +121,11 @@ def summary(result: ExtractResult) -> str:
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
               help="Extract in this many processes (each decodes, finds faces and runs the backbones; "
                    "torch threads are shared out). Resumable as with one.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: --workers processes here; ray: --workers Ray actors (extra automm[ray]) on a "
+                   "local Ray instance or the cluster at --ray-address (--out must then be on a "
+                   "filesystem every node sees).")
+@click.option("--ray-address", metavar="auto|HOST:PORT", help="Join this Ray cluster (with --executor ray).")
 @click.option("--quiet", "--no-progress", "quiet", is_flag=True,
               help="No progress bar (default: one with elapsed and remaining time when stderr is a "
                    "terminal).")
@@ -130,8 +135,8 @@ def extract_command(dataset_dirs: tuple[str, ...], out: str, dataset: str | None
                     crop: int, min_seconds: float, backbone_specs: tuple[str, ...],
                     weights_specs: tuple[str, ...], image_weights: str | None, audio_weights: str | None,
                     seed: int, split: str, linked: str, fractions: tuple[float, float, float],
-                    split_seed: int, device: str, threads: int | None, workers: int, quiet: bool,
-                    as_json: bool) -> None:
+                    split_seed: int, device: str, threads: int | None, workers: int, executor: str,
+                    ray_address: str | None, quiet: bool, as_json: bool) -> None:
     """Extract face and speech features of the videos in DATASET_DIRS into a feature cache.
 
     Several DATASET_DIRS are pooled (mixed-dataset protocol); with --test-dataset they are
@@ -153,7 +158,8 @@ def extract_command(dataset_dirs: tuple[str, ...], out: str, dataset: str | None
                                weights=parse_pairs(weights_specs, "--weights"))
     result = extract(roots, out, settings=settings, dataset=dataset, test_roots=test_dirs,
                      fractions=fractions, split_seed=split_seed, split=split, linked=linked, device=device,
-                     workers=workers, progress=False if quiet else None)
+                     workers=workers, executor=executor, ray_address=ray_address,
+                     progress=False if quiet else None)
     if as_json:
         click.echo(json.dumps({"path": str(result.path), "samples": result.samples,
                                "extracted": result.extracted, "resumed": result.resumed,

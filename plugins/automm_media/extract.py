@@ -351,6 +351,7 @@ def _extract_one(extractor: FeatureExtractor, job: Job, name: str, partial: Path
         return None, record
 
 
+EXECUTORS = ("local", "ray")
 _WORKER: list[FeatureExtractor] = []
 
 
@@ -409,6 +410,8 @@ def extract(
     linked: str = "drop",
     device: str = "auto",
     workers: int = 1,
+    executor: str = "local",
+    ray_address: str | None = None,
     progress: bool | None = True,
     on_sample: Callable[[Job], None] | None = None,
 ) -> ExtractResult:
@@ -419,7 +422,9 @@ def extract(
     files is a no-op; an interrupted run resumes from the partial results. ``on_sample`` is
     called before each video is extracted. ``split`` (``identity`` or ``random``) and ``linked``
     (``drop`` or ``keep``) choose the splits (:func:`automm.data.splits.split_samples`); dropped
-    linked fakes are not extracted. ``workers`` > 1 extracts in that many spawned processes.
+    linked fakes are not extracted. ``workers`` > 1 extracts in that many spawned processes, or
+    with ``executor="ray"`` in that many Ray actors (:mod:`automm_media.ray_executor`; a local
+    Ray instance, or the cluster at ``ray_address``).
     ``out`` is owned by this process meanwhile (:mod:`automm.locking`); a cache that does not
     open intact (half written, half deleted, corrupt) is never "up to date". ``progress=None``
     shows the progress bar only when stderr is a terminal.
@@ -467,7 +472,15 @@ def extract(
     result.resumed = len(features)
     bar = tqdm(total=len(todo), desc="extract", unit="video", dynamic_ncols=True,
                disable=True if not todo else None if progress is None else not progress)
-    for job, feats, record in _results(todo, extractor, partial, workers, on_sample):
+    if executor not in EXECUTORS:
+        raise DataError(f"unknown executor {executor!r} (use {' or '.join(EXECUTORS)})")
+    if executor == "ray" and todo:
+        from automm_media.ray_executor import ray_results
+
+        results = ray_results(todo, extractor, partial, workers, ray_address, on_sample)
+    else:
+        results = _results(todo, extractor, partial, workers, on_sample)
+    for job, feats, record in results:
         if feats is not None:
             features[job.sample.id] = feats
             result.extracted += 1

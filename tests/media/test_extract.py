@@ -63,14 +63,35 @@ def test_interrupted_run_resumes(folder_dataset, tmp_path):
     assert third.up_to_date
 
 
-def test_workers_write_the_same_cache(folder_dataset, folder_cache, tmp_path):
-    result = extract([folder_dataset[0]], tmp_path / "c", settings=TINY, device="cpu", progress=False,
-                     workers=2)
-    assert result.extracted == folder_cache.extracted and result.skipped == folder_cache.skipped
-    one, two = FeatureCache.open(folder_cache.path), FeatureCache.open(result.path)
+def _assert_same_cache(result, reference) -> None:
+    assert result.extracted == reference.extracted and result.skipped == reference.skipped
+    one, two = FeatureCache.open(reference.path), FeatureCache.open(result.path)
     assert one.samples == two.samples
     for tap, arr in one.arrays.items():
         np.testing.assert_allclose(two.arrays[tap], arr, rtol=1e-4, atol=1e-5)
+
+
+def test_workers_write_the_same_cache(folder_dataset, folder_cache, tmp_path):
+    result = extract([folder_dataset[0]], tmp_path / "c", settings=TINY, device="cpu", progress=False,
+                     workers=2)
+    _assert_same_cache(result, folder_cache)
+
+
+@pytest.mark.slow
+def test_ray_actors_write_the_same_cache(folder_dataset, folder_cache, tmp_path):
+    ray = pytest.importorskip("ray", reason="needs the extra automm[ray] (CI installs it)")
+    try:
+        result = extract([folder_dataset[0]], tmp_path / "c", settings=TINY, device="cpu", progress=False,
+                         workers=2, executor="ray")
+    finally:
+        ray.shutdown()
+    _assert_same_cache(result, folder_cache)
+
+
+def test_an_unknown_executor_is_refused(folder_dataset, tmp_path):
+    with pytest.raises(DataError, match="unknown executor 'dask'"):
+        extract([folder_dataset[0]], tmp_path / "c", settings=TINY, device="cpu", progress=False,
+                executor="dask")
 
 
 def test_refuses_to_replace_a_directory_that_is_not_a_cache(folder_dataset, tmp_path):
