@@ -172,7 +172,7 @@ def check_cache_dir() -> Check:
 
 
 def check_plugins() -> list[Check]:
-    """One line per discovered plugin: loaded, blocked or failed with its reason."""
+    """One line per discovered plugin: loaded, blocked, unavailable or failed with its reason."""
     from automm.plugins import plugin_infos
 
     out = []
@@ -185,6 +185,9 @@ def check_plugins() -> list[Check]:
         elif info.status == "blocked":
             out.append(Check(name, WARN, "blocked by AUTOMM_DISABLE_PLUGINS",
                              "unset AUTOMM_DISABLE_PLUGINS to load it"))
+        elif info.status == "unavailable":
+            out.append(Check(name, WARN, f"not loaded: {info.reason}",
+                             f"install what it needs ({info.reason}) to use it"))
         else:
             where = f"{info.distribution} {info.version}" if info.distribution else "in-process"
             out.append(Check(name, OK, f"loaded ({where})"))

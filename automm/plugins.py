@@ -15,6 +15,10 @@ from automm.registry import REGISTRIES
 
 GROUP = "automm"
 DISABLE_ENV = "AUTOMM_DISABLE_PLUGINS"
+UNAVAILABLE = "AUTOMM_UNAVAILABLE"
+"""A plugin module whose attribute of this name is a non-empty string (set at import, e.g.
+``"needs automm[nni]"`` when an optional dependency is missing) is not registered: its status is
+``unavailable`` with that reason, and no warning is printed."""
 
 
 @dataclass
@@ -25,7 +29,7 @@ class PluginInfo:
     distribution: str | None
     version: str | None
     hooks: list[str] = field(default_factory=list)
-    status: str = "loaded"  # loaded | blocked | failed
+    status: str = "loaded"  # loaded | blocked | unavailable | failed
     reason: str | None = None
 
 
@@ -52,7 +56,7 @@ def plugin_manager() -> pluggy.PluginManager:
 
 
 def plugin_infos() -> list[PluginInfo]:
-    """Every discovered plugin (loaded, blocked or failed), sorted by name."""
+    """Every discovered plugin (loaded, blocked, unavailable or failed), sorted by name."""
     load_plugins()
     return [_state.plugins[n] for n in sorted(_state.plugins)]
 
@@ -87,6 +91,10 @@ def load_plugins() -> None:
 def _register_module(pm: pluggy.PluginManager, ep: Any, info: PluginInfo) -> None:
     try:
         module = ep.load()
+        unavailable = getattr(module, UNAVAILABLE, None)
+        if unavailable:
+            info.status, info.reason = "unavailable", str(unavailable)
+            return
         pm.register(module, name=ep.name)
     except Exception as exc:  # a broken plugin must not take automm down
         _fail(info, f"cannot load: {type(exc).__name__}: {exc}")

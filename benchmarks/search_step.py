@@ -34,6 +34,12 @@ CONFIGS = (  # (label, space config, batch)
     ("C=128 L=8 taps 4+4 B=96", {"C": 128, "L": 8, "image_taps": 4, "audio_taps": 4}, 96),
     ("C=192 L=16 taps 4+2 B=8", {"C": 192, "L": 16, "image_taps": 4, "audio_taps": 2}, 8),
 )
+REFERENCE = {  # BM-NAS reference fusion classes, median weight / arch step ms (issue 14)
+    "cpu": {CONFIGS[0][0]: (122.0, 199.0), CONFIGS[1][0]: (25.9, 34.0)},
+    "cuda": {CONFIGS[0][0]: (23.3, 28.3), CONFIGS[1][0]: (16.5, 18.6)},
+}
+"""The reference's step times (2 CPU cores; an H100): the ``x ref`` columns are reference time over
+this time (above 1: faster than the reference)."""
 STRATEGIES = (
     *((f"stgs {ensemble} M={m}", "stgs", {"samples": m, "ensemble": ensemble})
       for ensemble in ("split", "max-soft", "max-hard", "mean") for m in (1, 20)),
@@ -59,7 +65,7 @@ def _median_ms(step: Callable[[], None], repeats: int, device: torch.device, war
 
 
 def bench(config: dict, batch: int, strategy_name: str, params: dict, repeats: int,
-          device: torch.device) -> tuple[float, float, int, int, float]:
+          device: torch.device, full: bool = False) -> tuple[float, float, int, int, float]:
     """(weight ms, arch ms, derived params, supernet params, CPU use) for one configuration.
 
     CPU use is the process's CPU time over wall time times threads while stepping: well below
@@ -79,7 +85,7 @@ def bench(config: dict, batch: int, strategy_name: str, params: dict, repeats: i
     w_opt, _ = strategy.weight_optimizer(list(net.parameters()), epochs=1)
     a_opt = strategy.arch_optimizer(list(logits.values()))
     arch_inputs = list(logits.values())
-    hard = bool(getattr(strategy, "single_path", False))
+    hard = bool(getattr(strategy, "single_path", False)) and not full
 
     def weight_step() -> None:
         with torch.no_grad():
@@ -88,7 +94,7 @@ def bench(config: dict, batch: int, strategy_name: str, params: dict, repeats: i
 
     def arch_step() -> None:
         weights = strategy.all_weights(space, logits, training=True, batch=batch)
-        loss = F.cross_entropy(net(taps, weights, hard=hard), labels)
+        loss = F.cross_entropy(net(taps, weights), labels)
         a_opt.zero_grad(set_to_none=True)
         loss.backward(inputs=arch_inputs)
         a_opt.step()
@@ -105,6 +111,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:k]")
     parser.add_argument("--repeats", type=int, default=20, help="timed steps per measurement")
     parser.add_argument("--only", default=None, help="run only strategies whose label contains this")
+    parser.add_argument("--full-weight-steps", action="store_true",
+                        help="weight steps on the full supernet, every candidate on every example "
+                             "(as before single-path routing)")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     parser.add_argument("--keep-denormals", action="store_true",
                         help="do not flush denormal floats to zero (slow: saturated attention "
@@ -114,20 +123,23 @@ def main() -> None:
     flush = not args.keep_denormals and torch.set_flush_denormal(True)
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    header = f"{'config':<26} {'strategy':<20} {'weight ms':>10} {'arch ms':>9} " \
+    header = f"{'config':<26} {'strategy':<20} {'weight ms':>10} {'x ref':>6} {'arch ms':>9} {'x ref':>6} " \
              f"{'derived params':>15} {'supernet params':>16} {'cpu use':>8}"
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{args.threads} threads"
     print(f"torch {torch.__version__}, {where}, median of {args.repeats} steps, "
-          f"denormals {'flushed' if flush else 'kept'}")
+          f"denormals {'flushed' if flush else 'kept'}"
+          f"{', full weight steps' if args.full_weight_steps else ''}")
     print(header)
     print("-" * len(header))
     for label, config, batch in CONFIGS:
         for name, strategy, params in STRATEGIES:
             if args.only and args.only not in name:
                 continue
-            w_ms, a_ms, derived, supernet, use = bench(config, batch, strategy, params, args.repeats, device)
-            print(f"{label:<26} {name:<20} {w_ms:>10.1f} {a_ms:>9.1f} {derived:>15,} {supernet:>16,} "
-                  f"{use:>8.0%}", flush=True)
+            w_ms, a_ms, derived, supernet, use = bench(config, batch, strategy, params, args.repeats, device,
+                                                       args.full_weight_steps)
+            ref_w, ref_a = REFERENCE["cuda" if device.type == "cuda" else "cpu"][label]
+            print(f"{label:<26} {name:<20} {w_ms:>10.1f} {ref_w / w_ms:>6.2f} {a_ms:>9.1f} "
+                  f"{ref_a / a_ms:>6.2f} {derived:>15,} {supernet:>16,} {use:>8.0%}", flush=True)
 
 
 if __name__ == "__main__":

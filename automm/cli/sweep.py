@@ -8,9 +8,10 @@ space options generated from the registries) as the settings every point shares.
 
 from __future__ import annotations
 
+import sys
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +21,9 @@ from automm.cli._run_output import echo_line, echo_next
 from automm.cli._space_options import space_options
 from automm.errors import AutommError
 from automm.train.settings import RetrainSettings
+
+if TYPE_CHECKING:
+    from automm.sweep.runner import Sweep
 
 SHARED = ("strategy", "space_name", "data", "epochs", "batch_size", "device", "entropy_tol", "patience",
           "balance", "no_verify")
@@ -64,10 +68,8 @@ def command(grids: tuple[str, ...], seeds: str, out: Path | None, evaluate_epoch
     A point that fails is recorded with its error and the others go on; the exit status is 1
     when any failed. Running the same command again skips the finished points and continues
     the interrupted ones."""
-    from automm.data.prepare import resolve_data
     from automm.sweep import executors
-    from automm.sweep.grid import check_axes, parse_axis, seed_axis
-    from automm.sweep.runner import Sweep, run_sweep
+    from automm.sweep.runner import run_sweep
 
     settings = {k: extra.pop(k) for k in SHARED}
     if gpus_per_trial and executor != "ray":
@@ -76,26 +78,8 @@ def command(grids: tuple[str, ...], seeds: str, out: Path | None, evaluate_epoch
         raise AutommError("--ray-address applies to --executor ray")
     if executor == "ray":
         executors.require_ray()
-    strategy, space = settings["strategy"], settings["space_name"]
-    definition = registry.spaces.get(space)
-    factory, options = search_cli._strategy_params(strategy, extra)
-    config = search_cli._space_values(definition, space, extra)
-    fields = {name: hint for name, hint in space_options(definition.config_type).values()
-              if name not in search_cli.FITTED}
-    axes = [parse_axis(g, {o.name: o.type for o in getattr(factory, "options", ())}, fields) for g in grids]
-    axes.append(seed_axis(seeds))
-    check_axes(axes)
-    for axis in axes:
-        if axis.name in options or axis.name in config:
-            raise AutommError(f"--{axis.name.replace('_', '-')} and --grid {axis.name}=...: give one")
-    out = out if out is not None else Path("sweeps") / "-".join((strategy, *(a.name for a in axes[:-1])))
-    data = str(resolve_data(settings["data"], definition).absolute())
-    search = {k: settings[k] for k in ("epochs", "batch_size", "entropy_tol", "patience", "device",
-                                       "balance")}
-    evaluate = {"epochs": evaluate_epochs, "batch_size": evaluate_batch_size, "device": settings["device"],
-                "balance": settings["balance"]}
-    sweep = Sweep(out, data, strategy, space, tuple(axes), options, config, search, evaluate,
-                  not settings["no_verify"])
+    sweep = _plan(settings, grids, seeds, out, evaluate_epochs, evaluate_batch_size, extra)
+    out = sweep.out
     total = len(sweep.specs())
     if executor == "ray":
         where = ray_address or "a local Ray instance"
@@ -120,9 +104,37 @@ def command(grids: tuple[str, ...], seeds: str, out: Path | None, evaluate_epoch
 command.params[0:0] = [p for p in search_cli.command.params if p.name in SHARED]
 
 
-def _show_progress(progress: bool | None) -> bool:
-    import sys
+def _plan(settings: dict[str, Any], grids: tuple[str, ...], seeds: str, out: Path | None,
+          evaluate_epochs: int, evaluate_batch_size: int, extra: dict[str, Any]) -> Sweep:
+    """The sweep the options describe: its axes (checked against the strategy and space), the
+    shared strategy options and space config, the settings, and the data (prepared once here)."""
+    from automm.data.prepare import resolve_data
+    from automm.sweep.grid import check_axes, parse_axis, seed_axis
+    from automm.sweep.runner import Sweep
 
+    strategy, space = settings["strategy"], settings["space_name"]
+    definition = registry.spaces.get(space)
+    factory, options = search_cli._strategy_params(strategy, extra)
+    config = search_cli._space_values(definition, space, extra)
+    fields = {name: hint for name, hint in space_options(definition.config_type).values()
+              if name not in search_cli.FITTED}
+    kinds = {o.name: o.type for o in getattr(factory, "options", ())}
+    axes = [*(parse_axis(g, kinds, fields) for g in grids), seed_axis(seeds)]
+    check_axes(axes)
+    for axis in axes:
+        if axis.name in options or axis.name in config:
+            raise AutommError(f"--{axis.name.replace('_', '-')} and --grid {axis.name}=...: give one")
+    out = out if out is not None else Path("sweeps") / "-".join((strategy, *(a.name for a in axes[:-1])))
+    data = str(resolve_data(settings["data"], definition).absolute())
+    search = {k: settings[k] for k in ("epochs", "batch_size", "entropy_tol", "patience", "device",
+                                       "balance")}
+    evaluate = {"epochs": evaluate_epochs, "batch_size": evaluate_batch_size, "device": settings["device"],
+                "balance": settings["balance"]}
+    return Sweep(out, data, strategy, space, tuple(axes), options, config, search, evaluate,
+                 not settings["no_verify"])
+
+
+def _show_progress(progress: bool | None) -> bool:
     return progress if progress is not None else sys.stderr.isatty()
 
 

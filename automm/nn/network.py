@@ -72,12 +72,6 @@ def _mix(weights: Tensor, values: list[Tensor], per_example: bool = False) -> Te
     return mixed.view(*weights.shape[:-1], *stacked.shape[1:])
 
 
-def _straight_through(weights: Tensor, values: list[Tensor]) -> Tensor:
-    """Zero in value, the gradient of the mixture of the (detached) ``values`` wrt ``weights``:
-    added to the output of the chosen candidates, it gives hard weights their exact gradient."""
-    return _mix(weights - weights.detach(), [v.detach() for v in values], per_example=weights.dim() == 2)
-
-
 @dataclass(frozen=True)
 class Route:
     """Hard one-hot weights of one choice as indices (see :func:`routes`).
@@ -118,18 +112,13 @@ def routes(weights: Mapping[str, Tensor], batch: int) -> dict[str, Route]:
     return out
 
 
-def _gather(candidates: list[Tensor], weights: list[Tensor], route: list[Route]) -> list[Tensor]:
-    """Per slot (its hard ``weights`` and ``route``), each example's chosen value among the slots'
-    common ``candidates``: one stack and one gather for all per-example slots; weights that need a
-    gradient get the straight-through term."""
-    out: list[Tensor | None] = [candidates[r.shared] if r.shared is not None else None for r in route]
-    rows = [r.flat for r in route if r.shared is None]
-    if rows:
-        gathered = iter(torch.stack(candidates).flatten(0, 1).index_select(0, torch.cat(rows))
-                        .chunk(len(rows)))
-        out = [next(gathered) if v is None else v for v in out]
-    return [v + _straight_through(w, candidates) if w.requires_grad else v  # type: ignore[operator]
-            for v, w in zip(out, weights, strict=True)]
+def _gather(candidates: list[Tensor], route: list[Route]) -> list[Tensor]:
+    """Per slot (its ``route``), each example's chosen value among the slots' common
+    ``candidates``: one stack and one gather for all the per-example slots."""
+    rows = [r.flat for r in route if r.flat is not None]
+    gathered = iter(torch.stack(candidates).flatten(0, 1).index_select(0, torch.cat(rows)).chunk(len(rows))
+                    if rows else ())
+    return [candidates[r.shared] if r.shared is not None else next(gathered) for r in route]
 
 
 def _batch_coupled(op: nn.Module) -> bool:
@@ -240,23 +229,20 @@ class FusionNetwork(nn.Module):
         out: dict[str, Tensor] = {}
         for cands, names in groups.items():
             if route is not None:
-                out.update(zip(names, _gather([values[c] for c in cands], [weights[n] for n in names],
-                                              [route[n] for n in names]), strict=True))
+                out.update(zip(names, _gather([values[c] for c in cands], [route[n] for n in names]),
+                               strict=True))
                 continue
             w = torch.stack([weights[n] for n in names])
             mixed = _mix(w, [values[c] for c in cands], per_example=w.dim() == 3)
             out.update(zip(names, mixed.unbind(0), strict=True))
         return [out[slot] for slot in slots]
 
-    def _routed_step(self, name: str, x: Tensor, y: Tensor, weights: Tensor, route: Route) -> Tensor:
+    def _routed_step(self, name: str, x: Tensor, y: Tensor, route: Route) -> Tensor:
         """A step's output under hard op weights: each op runs only on the examples that chose it.
         A batch-coupled op (batch norm in training) runs on the whole batch, chosen or not, as in
-        the full mixture, and only its chosen rows are kept. Weights that need a gradient get it
-        exactly from every op's output, computed without a graph."""
+        the full mixture, and only its chosen rows are kept."""
         ops = list(self._ops[name].values())
         coupled = self._coupled[name] if self.training else [False] * len(ops)
-        if weights.requires_grad and any(coupled):
-            return _mix(weights, [op(x, y) for op in ops], per_example=weights.dim() == 2)
         if route.shared is not None:
             outs = [op(x, y) if k == route.shared or c else None
                     for k, (op, c) in enumerate(zip(ops, coupled, strict=True))]
@@ -274,25 +260,23 @@ class FusionNetwork(nn.Module):
                 start = end
             out = torch.cat(parts).index_select(0, route.inverse)
         assert out is not None
-        if weights.requires_grad:
-            with torch.no_grad():
-                every = [op(x, y) for op in ops]
-            out = out + _straight_through(weights, every)
         return out
 
     def features(self, taps: Mapping[str, Tensor], weights: Mapping[str, Tensor] | None = None,
                  *, hard: bool = False) -> Tensor:
         """The concatenated inputs of the head ``(B, N*C, L)`` (N: its predecessors).
 
-        ``hard``: the supernet's weights are one-hot (per example or shared; straight-through
-        weights count, their forward values are exactly one-hot). Each candidate then runs only
-        on the examples that chose it, unchosen ones not at all; the outputs and the gradients
-        of the network weights are those of the full mixture. Weights that need a gradient get
-        the full mixture's gradient too, from every candidate's output computed without a graph
-        (so only the chosen candidates are differentiated)."""
+        ``hard``: the supernet's weights are one-hot (per example or shared) and need no gradient
+        (a weight step of a single-path strategy). Each candidate then runs only on the examples
+        that chose it, unchosen ones not at all; outputs and gradients of the network weights are
+        those of the full mixture. (The gradient of the weights themselves needs every
+        candidate's output: architecture steps run the full mixture.)"""
         values: dict[str, Tensor] = {}
         route = None
         if hard and self.fixed is None and weights is not None:
+            if any(w.requires_grad for w in weights.values()):
+                raise ArchitectureError("hard=True is for weights that need no gradient (their gradient "
+                                        "needs every candidate's output)")
             route = routes(weights, next(iter(taps.values())).shape[0])
         for name, reducer in zip(self._taps, self.reducers.values(), strict=True):
             try:
@@ -311,8 +295,8 @@ class FusionNetwork(nn.Module):
                 if self.fixed is not None:
                     values[node.name] = next(iter(ops.values()))(x, y)
                 elif route is not None:
-                    assert weights is not None and node.op is not None
-                    values[node.name] = self._routed_step(node.name, x, y, weights[node.op], route[node.op])
+                    assert node.op is not None
+                    values[node.name] = self._routed_step(node.name, x, y, route[node.op])
                 else:
                     w = weights[node.op]  # type: ignore[index]
                     values[node.name] = _mix(w, [op(x, y) for op in ops.values()], per_example=w.dim() == 2)

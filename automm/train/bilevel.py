@@ -323,7 +323,7 @@ class _Search:
         taps, labels = data.get(positions)
         weights = self.strategy.all_weights(self.space, self.logits, training=True, batch=len(labels))
         with autocast(self.device, self.settings.precision):
-            loss = data.loss(self.forward(taps, weights, hard=self.hard), labels)
+            loss = data.loss(self.forward(taps, weights), labels)  # every candidate: exact gradient
         self.arch_opt.zero_grad(set_to_none=True)
         loss.backward(inputs=list(self.logits.values()))  # no gradients of the network weights
         self.arch_opt.step()

@@ -13,20 +13,18 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from automm.errors import DataError
-
 
 def ray_results(todo: Sequence[tuple[Any, str]], extractor: Any, partial: Path, workers: int,
                 address: str | None, on_sample: Callable[[Any], None] | None
                 ) -> Iterator[tuple[Any, Any, Any]]:
     """``(job, features or None, skip record or None)`` per video, in the order of ``todo``,
     from ``workers`` actors on the Ray instance at ``address`` (None: a local one)."""
-    try:
-        import ray
-        from ray.util import ActorPool
-    except ImportError:
-        raise DataError("--executor ray needs Ray: pip install 'automm[ray]'") from None
+    from automm.sweep.executors import require_ray
     from automm_media.extract import _init_worker, _work
+
+    require_ray()
+    import ray
+    from ray.util import ActorPool
 
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False,

@@ -9,16 +9,27 @@ from pathlib import Path
 
 from automm import hookspecs
 from automm.cli._reference import render_reference
-from automm.plugins import register_plugin, unregister_plugin
+from automm.plugins import plugin_infos, register_plugin, unregister_plugin
 from automm.testing import check_strategy
 
 DOCS = Path(__file__).parents[2] / "docs"
 HOOKS = sorted(n for n, _ in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("automm_"))
 
 
+def _without_unavailable_plugins(reference: str) -> str:
+    """The reference less the command groups of plugins not loaded here for want of an optional
+    extra (``automm nni`` without ``automm[nni]``): docs/cli.md documents every extra."""
+    names = "|".join(re.escape(p.name) for p in plugin_infos() if p.status == "unavailable")
+    if not names:
+        return reference
+    sections = re.split(r"(?m)^(?=## )", reference)
+    kept = "".join(s for s in sections if not re.match(rf"## automm ({names})\b", s))
+    return re.sub(rf"(?m)^  ({names}) .*\n", "", kept)  # its line in the root command list
+
+
 def test_cli_reference_is_current():
-    assert (DOCS / "cli.md").read_text() == render_reference(), (
-        "docs/cli.md is stale: python -m automm.cli._reference > docs/cli.md")
+    assert _without_unavailable_plugins((DOCS / "cli.md").read_text()) == render_reference(), (
+        "docs/cli.md is stale: python -m automm.cli._reference > docs/cli.md (with every extra installed)")
 
 
 def test_every_hook_has_a_plugin_guide_section():
