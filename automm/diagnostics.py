@@ -187,7 +187,7 @@ def check_plugins() -> list[Check]:
                              "unset AUTOMM_DISABLE_PLUGINS to load it"))
         elif info.status == "unavailable":
             out.append(Check(name, WARN, f"not loaded: {info.reason}",
-                             f"install what it needs ({info.reason}) to use it"))
+                             "install the extra it names (pip install 'automm[EXTRA]') to use it"))
         else:
             where = f"{info.distribution} {info.version}" if info.distribution else "in-process"
             out.append(Check(name, OK, f"loaded ({where})"))

@@ -91,24 +91,22 @@ class Route:
 
 def routes(weights: Mapping[str, Tensor], batch: int) -> dict[str, Route]:
     """The :class:`Route` of every choice of hard one-hot ``weights`` (``(K,)`` or ``(B, K)``)
-    for a batch of ``batch`` examples (one host synchronisation for all choices)."""
-    index = {n: w.detach().argmax(-1) for n, w in weights.items()}
-    width = max((w.shape[-1] for w in weights.values()), default=1)
-    host = torch.cat([torch.bincount(i, minlength=width) if i.dim() else i.view(1)
-                      for i in index.values()]).tolist() if index else []
-    out, at = {}, 0
-    for (name, i), w in zip(index.items(), weights.values(), strict=True):
-        if i.dim() == 0:
-            out[name], at = Route(host[at]), at + 1
-            continue
-        counts, at = tuple(host[at:at + w.shape[-1]]), at + width
-        if max(counts) == batch:
-            out[name] = Route(counts.index(batch))
-            continue
-        rows = torch.arange(batch, device=i.device)
-        order = torch.argsort(i, stable=True)
-        out[name] = Route(None, i * batch + rows, order,
-                          torch.empty_like(order).index_copy_(0, order, rows), counts)
+    for a batch of ``batch`` examples: a few tensor ops for all choices together and one host
+    synchronisation."""
+    if not weights:
+        return {}
+    width = max(w.shape[-1] for w in weights.values())
+    index = torch.stack([w.detach().argmax(-1).expand(batch) for w in weights.values()])  # (G, B)
+    counts = F.one_hot(index, width).sum(1).tolist()
+    order = torch.argsort(index, dim=-1, stable=True)
+    rows = torch.arange(batch, device=index.device).expand_as(order)
+    inverse = torch.empty_like(order).scatter_(1, order, rows)
+    flat = index * batch + rows
+    out = {}
+    for g, (name, w) in enumerate(weights.items()):
+        n = counts[g][:w.shape[-1]]
+        out[name] = (Route(n.index(batch)) if max(n) == batch
+                     else Route(None, flat[g], order[g], inverse[g], tuple(n)))
     return out
 
 

@@ -16,7 +16,7 @@ def _extract(dataset: Path, out: Path) -> Path:
     from automm_media.cli import summary
     from automm_media.extract import extract
 
-    result = extract([dataset], out)
+    result = extract([dataset], out, progress=None)  # a bar only on a terminal
     if not result.up_to_date:
         click.echo(summary(result), err=True)
     return out

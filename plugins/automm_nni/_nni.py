@@ -1,6 +1,7 @@
 """Everything automm_nni uses of NNI, imported in one place with NNI's import-time noise silenced:
-a warning that NNI 3.0 does not know torch's ``Buffer`` class, and the notice that the ``gym``
-package (which NNI's ENAS needs) prints on stderr. Both are harmless."""
+a warning that NNI 3.0 does not know torch's ``Buffer`` class, deprecation warnings of
+pytorch-lightning 2.0's imports, and the notice that the ``gym`` package (which NNI's ENAS needs)
+prints on stderr. All are harmless."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import warnings
 
 with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
     warnings.filterwarnings("ignore", "<class 'torch.nn.parameter.Buffer'>", RuntimeWarning)
+    warnings.simplefilter("ignore", DeprecationWarning)  # pytorch-lightning 2.0 on newer lightning-utilities
     from nni import __version__, trace
     from nni.mutable import label_scope
     from nni.nas.evaluator.pytorch import Classification

@@ -114,9 +114,8 @@ class _Split(Dataset):
 
 def _loader(data: _Split, batch_size: int, seed: int) -> DataLoader:
     """Shuffled batches; a last batch of one sample is dropped (batch norm needs two)."""
-    return trace(DataLoader)(data, batch_size=batch_size, shuffle=True,
-                                 drop_last=len(data) % batch_size == 1,
-                                 generator=torch.Generator().manual_seed(seed))
+    return trace(DataLoader)(data, batch_size=batch_size, shuffle=True, drop_last=len(data) % batch_size == 1,
+                             generator=torch.Generator().manual_seed(seed))
 
 
 def make_strategy(name: str, settings: NniSettings) -> NniStrategy:
@@ -159,8 +158,8 @@ class _Derivation(Strategy):
 
 def _logits(space: SearchSpace, name: str, module: Any) -> dict[str, Tensor]:
     """Per choice, logits whose softmax is the strategy's distribution over the candidates:
-    NNI's architecture parameters (darts, gumbel), the log of the ENAS controller's
-    probabilities, zeros (random)."""
+    NNI's architecture parameters (darts, gumbel), the log of the ENAS controller's last
+    probabilities (entropy only; enas derives by NNI's export), zeros (random)."""
     if name in DIFFERENTIABLE:
         found = {m.label: next(iter(m.arch_parameters())).detach().cpu()
                  for m in module.supernet_modules() if hasattr(m, "arch_parameters")}

@@ -68,6 +68,7 @@ def test_doctor_reports_the_unavailable_plugin_with_its_fix():
 
 
 def test_help_of_nni_commands_loads_neither_torch_nor_nni():
+    nni_or_skip()
     out = automm("import sys",
                  "from automm.cli import cli",
                  "for args in (['--help'], ['nni', '--help'], ['nni', 'search', '--help'], "
