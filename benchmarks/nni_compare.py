@@ -11,6 +11,7 @@ peak memory of the search process (max RSS; each job runs in its own process). N
 are kept in OUT/results.jsonl (a rerun skips finished ones).
 
     python benchmarks/nni_compare.py --out /tmp/nni-compare
+    python benchmarks/nni_compare.py --out /tmp/nni-demo --data ~/.cache/automm/demo/features
 """
 
 from __future__ import annotations
@@ -64,11 +65,19 @@ def run_point(job: Mapping[str, Any]) -> dict[str, Any]:
     retraining = RetrainSettings(epochs=job["retrain_epochs"], batch_size=32, device="cpu")
     evaluation = retrain(arch, cache, retraining, Path(job["run_dir"]) / "eval", progress=False)
     taps = {v for k, v in arch.choices.items() if "/in/" in k and "/step/" not in k}
-    return {"method": job["method"], "data_seed": job["data_seed"], "recovered": set(PLANTED) <= taps,
+    recovered = set(PLANTED) <= taps if job["planted"] else None
+    return {"method": job["method"], "data_seed": job["data_seed"], "recovered": recovered,
             "taps": sorted(taps), "val_auc": arch.metrics["val_auc"],
             "test_auc": evaluation.metrics["test_auc"], "search_seconds": round(seconds, 1),
             "seconds_per_epoch": round(statistics.median(r["seconds"] for r in result.history), 2),
             "peak_mib": round(peak_mib), "strategy": dict(arch.strategy)}
+
+
+def _recovered(rows: Sequence[Mapping[str, Any]]) -> str:
+    """``k/n`` runs that recovered the planted taps; n/a on a cache without a planted signal."""
+    if any(r["recovered"] is None for r in rows):
+        return "n/a"
+    return f"{sum(r['recovered'] for r in rows)}/{len(rows)}"
 
 
 def table(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -79,7 +88,7 @@ def table(rows: Sequence[Mapping[str, Any]]) -> str:
         got = [r for r in rows if r["method"] == method]
         if got:
             lines.append(
-                f"| {method} | {sum(r['recovered'] for r in got)}/{len(got)} | "
+                f"| {method} | {_recovered(got)} | "
                 f"{_mean_sd([r['val_auc'] for r in got])} | {_mean_sd([r['test_auc'] for r in got])} | "
                 f"{statistics.mean(r['seconds_per_epoch'] for r in got):.2f} | "
                 f"{statistics.mean(r['search_seconds'] for r in got):.0f} | "
@@ -97,6 +106,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--signal", choices=("xor", "sum"), default="xor")
+    parser.add_argument("--data", type=Path,
+                        help="an existing feature cache (e.g. the demo corpus's) instead of the planted "
+                             "caches: one run per method, nothing planted to recover")
     args = parser.parse_args()
 
     from automm.data.synthetic import make_synthetic_cache
@@ -106,12 +118,13 @@ def main() -> None:
     done = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
     finished = {(r["method"], r["data_seed"]) for r in done}
     jobs = []
-    for seed in range(args.seeds):
-        cache = args.out / f"cache-{seed}"
+    for seed in range(1 if args.data else args.seeds):
+        cache = args.data or args.out / f"cache-{seed}"
         if not (cache / "manifest.json").exists():
             make_synthetic_cache(cache, identities=args.identities, signal=PLANTED, seed=seed,
                                  channels=RESNET34_WIDTHS, signal_kind=args.signal)
         jobs += [{"method": m, "data_seed": seed, "cache": str(cache), "epochs": args.epochs,
+                  "planted": args.data is None,
                   "batch": args.batch, "retrain_epochs": args.retrain_epochs,
                   "run_dir": str(args.out / f"seed{seed}-{m.replace(' ', '-')}")}
                  for m in METHODS if (m, seed) not in finished]
