@@ -174,6 +174,23 @@ def resume_search(run_dir: str | os.PathLike[str], *, device: str | None = None,
     return search_run.run()
 
 
+def score_derived(space: SearchSpace, arch: Architecture, supernet: nn.Module,
+                  data: Mapping[str, SplitData], batch_size: int, device: torch.device,
+                  precision: str = "fp32") -> dict[str, float]:
+    """Validation metrics of ``arch``'s derived network after a short fine-tune from the
+    supernet's weights: one pass over at most ``FINETUNE_SAMPLES`` training samples in a fixed
+    order, fresh batch-norm statistics, no dropout, no randomness."""
+    train = data["train"]
+    net = inherit_weights(FusionNetwork(space, arch).to(device), supernet)
+    reset_batch_norm(net)
+    opt = adam(net.parameters(), lr=FINETUNE_LR, weight_decay=FINETUNE_WEIGHT_DECAY)
+    net.train()
+    for positions in train.order(batch_size, None, train=True)[:ceil(FINETUNE_SAMPLES / batch_size)]:
+        weight_update(net, opt, *train.get(positions), None, train.loss, precision=precision)
+    with autocast(device, precision):
+        return predict(net, data["val"]).metrics()
+
+
 class _Search:
     """State of one search: network, logits, optimisers, RNGs, history and best architecture."""
 
@@ -329,17 +346,10 @@ class _Search:
         self.arch_opt.step()
 
     def score(self, arch: Architecture) -> dict[str, float]:
-        """Validation metrics of ``arch``'s derived network after a short fine-tune from the
-        supernet's weights (no randomness: a fixed order, no dropout)."""
-        s, train = self.settings, self.data["train"]
-        net = inherit_weights(FusionNetwork(self.space, arch).to(self.device), self.network)
-        reset_batch_norm(net)
-        opt = adam(net.parameters(), lr=FINETUNE_LR, weight_decay=FINETUNE_WEIGHT_DECAY)
-        net.train()
-        for positions in train.order(s.batch_size, None, train=True)[:ceil(FINETUNE_SAMPLES / s.batch_size)]:
-            weight_update(net, opt, *train.get(positions), None, train.loss, precision=s.precision)
-        with autocast(self.device, s.precision):
-            return predict(net, self.data["val"]).metrics()
+        """Validation metrics of ``arch``'s derived network (:func:`score_derived`)."""
+        s = self.settings
+        return score_derived(self.space, arch, self.network, self.data, s.batch_size, self.device,
+                             s.precision)
 
     def temperature(self) -> float | None:
         value = getattr(self.strategy, "temperature", self.strategy.params.get("temperature"))

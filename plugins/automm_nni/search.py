@@ -18,7 +18,6 @@ the strategy recorded as ``nni-<name>``; metrics.jsonl has one record per epoch.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import warnings
 from collections.abc import Mapping
@@ -37,17 +36,15 @@ from automm.errors import AutommError, CacheError
 from automm.ir import Architecture, SearchSpace, save_architecture
 from automm.ir.space import Choice
 from automm.nn import FusionNetwork, count_parameters
-from automm.strategy import Strategy, adam
+from automm.strategy import Strategy
 from automm.train.balance import class_counts
-from automm.train.batches import SplitData, load_splits
+from automm.train.batches import load_splits
 from automm.train.bilevel import (
     ARCH,
-    FINETUNE_LR,
-    FINETUNE_SAMPLES,
-    FINETUNE_WEIGHT_DECAY,
     METRICS,
     SearchResult,
     family_entropy,
+    score_derived,
 )
 from automm.train.checkpoint import seed_everything
 from automm.train.common import (
@@ -55,11 +52,7 @@ from automm.train.common import (
     Stopwatch,
     better,
     data_record,
-    inherit_weights,
-    predict,
-    reset_batch_norm,
     resolve_device,
-    weight_update,
     write_jsonl,
 )
 from automm.train.metrics import finite_or_none
@@ -187,20 +180,6 @@ def _temperature(module: Any) -> float | None:
     return float(taus[0]) if taus else None
 
 
-def score(space: SearchSpace, arch: Architecture, supernet: torch.nn.Module, data: Mapping[str, SplitData],
-          batch_size: int, device: torch.device) -> dict[str, float]:
-    """Validation metrics of ``arch``'s derived network after the short fine-tune from the
-    supernet's weights that ``automm search`` gives it."""
-    train = data["train"]
-    net = inherit_weights(FusionNetwork(space, arch).to(device), supernet)  # type: ignore[arg-type]
-    reset_batch_norm(net)
-    opt = adam(net.parameters(), lr=FINETUNE_LR, weight_decay=FINETUNE_WEIGHT_DECAY)
-    net.train()
-    for positions in train.order(batch_size, None, train=True)[:math.ceil(FINETUNE_SAMPLES / batch_size)]:
-        weight_update(net, opt, *train.get(positions), None, train.loss)
-    return predict(net, data["val"]).metrics()
-
-
 class _Recorder(pl.Callback):
     """Per epoch: derive, score, record (metrics.jsonl) and keep the best architecture."""
 
@@ -266,7 +245,8 @@ class _NniSearch:
     def end_epoch(self, module: Any, losses: list[float], seconds: float) -> None:
         logits = _logits(self.space, self.strategy, module)
         arch = derive(self.space, self.strategy, module, logits)
-        derived = score(self.space, arch, self.model_space, self.data, self.settings.batch_size, self.device)
+        derived = score_derived(self.space, arch, self.model_space, self.data, self.settings.batch_size,
+                                self.device)
         epoch = len(self.history) + 1
         if better(derived, self.best):
             self.best = {"epoch": epoch, "choices": dict(arch.choices), "acc": derived["acc"],
