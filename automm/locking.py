@@ -36,6 +36,7 @@ def lock_path(path: str | os.PathLike[str]) -> Path:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -44,7 +45,11 @@ def _alive(pid: int) -> bool:
         return True
     except OSError:
         return False
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): os.kill's answer stands
+    return state != "Z"
 
 
 def _holder(lock: Path) -> tuple[int, str] | None:

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from automm import api
 from automm.cli import cli
 from automm.errors import AutommError
+from automm.locking import _alive
 from automm.sweep.grid import parse_axis, point_key, points, seed_axis
 
 GRID = ("--grid", "temperature=5,10", "--grid", "samples=5,10")
@@ -86,6 +87,19 @@ def test_a_point_gives_the_same_arch_json_as_a_standalone_search(local_sweep, ca
 
 
 @pytest.mark.slow
+def wait_for_lock_holders_to_exit(points: Path, seconds: float = 30.0) -> None:
+    """The sweep's workers die with it (parent-death signal), a moment after it: wait for that,
+    as a user re-running the command after a crash does."""
+    deadline = time.monotonic() + seconds
+    for lock in points.glob(".*.lock"):
+        try:
+            pid = json.loads(lock.read_text())["pid"]
+        except (OSError, ValueError, KeyError):
+            continue
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.05)
+
+
 def test_a_sweep_killed_midway_resumes_to_the_same_rows(local_sweep, cache_dir, tiny_args, tmp_path):
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "automm", *sweep_args(cache_dir, out, tiny_args, "--workers", "1")]
@@ -101,6 +115,7 @@ def test_a_sweep_killed_midway_resumes_to_the_same_rows(local_sweep, cache_dir, 
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
+    wait_for_lock_holders_to_exit(out / "points")
     before = rows(out)
     assert 1 <= len(before) < 4, "the sweep was not killed mid-way"
     result = CliRunner().invoke(cli, sweep_args(cache_dir, out, tiny_args, "--workers", "1"))

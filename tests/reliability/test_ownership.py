@@ -108,3 +108,19 @@ def test_results_are_fsynced_before_the_rename(tmp_path, monkeypatch):
                         or real(fd))
     fileio.write_text(tmp_path / "a.txt", "x")
     assert synced[0].startswith(str(tmp_path / ".a.txt.")) and synced[-1] == str(tmp_path)
+
+
+def test_a_dead_but_unreaped_owner_does_not_hold_its_lock():
+    """A killed writer's process can linger as a zombie until it is reaped; its lock is stale."""
+    import subprocess
+    import sys
+    import time
+
+    from automm.locking import _alive
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _alive(child.pid):
+        time.sleep(0.05)
+    assert not _alive(child.pid), "an exited (zombie) child counts as alive"
+    assert child.poll() == 0  # reaped only now
