@@ -37,7 +37,7 @@ def load_checkpoint(path: str | os.PathLike[str], kind: str) -> dict[str, Any]:
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception:  # torch raises many types for corrupt or unsafe files
-        # (its own message suggests weights_only=False, which would unpickle the file: never)
+        # (its own message suggests turning the safe loader off, which would unpickle the file: never)
         raise AutommError(f"{p}: unreadable checkpoint (corrupt, truncated, or holding objects "
                           "other than tensors and plain values)") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
