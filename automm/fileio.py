@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import glob
 import json
+import math
 import os
 import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,23 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     """Write ``data`` as indented JSON to ``path`` atomically."""
     write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def finite_or_none(value: Any) -> Any:
+    """``None`` for a non-finite float, the value otherwise (recursively in dicts and lists):
+    JSON has no NaN or infinity."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_or_none(v) for v in value]
+    return value
+
+
+def write_jsonl(path: str | os.PathLike[str], records: Iterable[Mapping[str, Any]]) -> None:
+    """Write one JSON object per line, atomically (non-finite floats become null)."""
+    write_text(path, "".join(json.dumps(finite_or_none(dict(r))) + "\n" for r in records))
 
 
 MAX_JSON_BYTES = 64 * 2**20

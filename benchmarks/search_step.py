@@ -28,7 +28,7 @@ from torch import nn
 from automm import registry
 from automm.nn import FusionNetwork, count_parameters
 from automm.train.bilevel import weight_update
-from automm.train.common import resolve_device
+from automm.train.device import resolve_device
 
 CONFIGS = (  # (label, space config, batch)
     ("C=128 L=8 taps 4+4 B=96", {"C": 128, "L": 8, "image_taps": 4, "audio_taps": 4}, 96),

@@ -73,7 +73,7 @@ def command(arch_json: Path, data: str | None, out: Path | None, epochs: int, ba
     report test AUC, accuracy and EER, and write metrics.json, model.safetensors, arch.json,
     history.jsonl and predictions.csv into --out (committed together: a reader never sees two
     runs' files mixed; --out is owned by one process at a time)."""
-    from automm.train.common import resolve_device
+    from automm.train.device import resolve_device
     from automm.train.retraining import retrain
 
     arch = load_architecture(arch_json)

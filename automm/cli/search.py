@@ -217,7 +217,7 @@ def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: in
     from automm.api import check_new_run
     from automm.data.prepare import open_data
     from automm.train.bilevel import search, space_for_cache
-    from automm.train.common import resolve_device
+    from automm.train.device import resolve_device
     from automm.train.retraining import weights_note
 
     definition = registry.spaces.get(space_name)

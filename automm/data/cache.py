@@ -66,6 +66,12 @@ def fingerprint(taps: Mapping[str, np.ndarray], samples: Sequence[Mapping[str, A
     return h.hexdigest()
 
 
+def data_record(cache: FeatureCache) -> dict[str, Any]:
+    """The ``provenance.data`` entry of arch.json for ``cache``: path, fingerprint, source."""
+    return {"path": str(cache.path.resolve()), "fingerprint": cache.fingerprint,
+            "source": cache.manifest.get("source", {})}
+
+
 def write_cache(
     path: str | os.PathLike[str],
     taps: Mapping[str, np.ndarray],

@@ -33,8 +33,9 @@ import torch
 from torch import Tensor, nn
 
 from automm import __version__, registry
-from automm.data.cache import FeatureCache
+from automm.data.cache import FeatureCache, data_record
 from automm.errors import CacheError
+from automm.fileio import finite_or_none, write_jsonl
 from automm.ir.architecture import Architecture, save_architecture
 from automm.ir.space import SearchSpace, SpaceDefinition
 from automm.nn.network import FusionNetwork, count_parameters
@@ -50,22 +51,11 @@ from automm.train.checkpoint import (
     seed_everything,
     set_rng_state,
 )
-from automm.train.common import (
-    EpochCallback,
-    RunProgress,
-    Stopwatch,
-    autocast,
-    better,
-    data_record,
-    inherit_weights,
-    predict,
-    reset_batch_norm,
-    resolve_device,
-    weight_update,
-    write_jsonl,
-)
-from automm.train.metrics import finite_or_none
+from automm.train.device import autocast, resolve_device
+from automm.train.prediction import better, predict
+from automm.train.progress import EpochCallback, RunProgress, Stopwatch
 from automm.train.settings import SearchSettings
+from automm.train.steps import inherit_weights, reset_batch_norm, weight_update
 
 # Scoring a derived architecture: one pass over at most FINETUNE_SAMPLES training samples with
 # Adam at the search's initial weight learning rate and weight decay.

@@ -1,13 +1,12 @@
 """Binary classification metrics on scores (P(fake)) and labels, without sklearn.
 
-Undefined values (e.g. AUC of a split with one class) are ``nan``; :func:`finite_or_none`
+Undefined values (e.g. AUC of a split with one class) are ``nan``; :func:`automm.fileio.finite_or_none`
 turns them into ``None`` for JSON.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -65,13 +64,3 @@ def equal_error_rate(scores: ArrayLike, labels: ArrayLike) -> float:
     t = gap[k - 1] / (gap[k - 1] - gap[k])
     return float(fpr[k - 1] + t * (fpr[k] - fpr[k - 1]))
 
-
-def finite_or_none(value: Any) -> Any:
-    """``None`` for a non-finite float, the value otherwise (recursively in dicts and lists)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite_or_none(v) for v in value]
-    return value

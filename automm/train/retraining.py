@@ -25,9 +25,9 @@ import torch
 from safetensors.torch import save_file
 from torch import Tensor
 
-from automm.data.cache import FeatureCache
+from automm.data.cache import FeatureCache, data_record
 from automm.errors import AutommError, CacheError
-from automm.fileio import atomic_path, carry_over, write_json, write_text
+from automm.fileio import atomic_path, carry_over, finite_or_none, write_json, write_jsonl, write_text
 from automm.ir.architecture import Architecture, build_space_for, save_architecture
 from automm.locking import owned
 from automm.nn.network import FusionNetwork, count_parameters
@@ -43,21 +43,12 @@ from automm.train.checkpoint import (
     seed_everything,
     set_rng_state,
 )
-from automm.train.common import (
-    EpochCallback,
-    Predictions,
-    RunProgress,
-    Stopwatch,
-    autocast,
-    better,
-    data_record,
-    predict,
-    resolve_device,
-    weight_update,
-    write_jsonl,
-)
-from automm.train.metrics import equal_error_rate, finite_or_none
+from automm.train.device import autocast, resolve_device
+from automm.train.metrics import equal_error_rate
+from automm.train.prediction import Predictions, better, predict
+from automm.train.progress import EpochCallback, RunProgress, Stopwatch
 from automm.train.settings import RetrainSettings
+from automm.train.steps import weight_update
 
 CHECKPOINT = "checkpoint.pt"
 

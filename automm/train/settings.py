@@ -16,7 +16,7 @@ BALANCE_HELP = ("Class balance of training: none, class-weight (loss weighted by
 
 
 PRECISIONS = ("fp32", "bf16")
-"""Arithmetic of the forward passes: float32, or bfloat16 autocast (:func:`automm.train.common.autocast`)."""
+"""Arithmetic of the forward passes: float32, or bfloat16 autocast (:func:`automm.train.device.autocast`)."""
 PRECISION_HELP = ("Arithmetic of the forward passes: fp32, or bf16 (autocast: matrix products and "
                   "convolutions in bfloat16, on the CPU and on CUDA).")
 

@@ -31,7 +31,7 @@ from automm.data.splits import SplitPlan, merge_plans, split_samples
 from automm.errors import CacheError, DataError
 from automm.fileio import atomic_path, read_json, write_json
 from automm.locking import owning
-from automm.train.common import resolve_device
+from automm.train.device import resolve_device
 from automm_media.audio import LogSpectrogram
 from automm_media.backbone_set import DEFAULT_BACKBONES, build_backbone, check_backbones, describe
 from automm_media.decode import SkipVideo, load_clip

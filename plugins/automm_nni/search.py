@@ -31,8 +31,9 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from automm import __version__
-from automm.data.cache import FeatureCache
+from automm.data.cache import FeatureCache, data_record
 from automm.errors import AutommError, CacheError
+from automm.fileio import finite_or_none, write_jsonl
 from automm.ir import Architecture, SearchSpace, save_architecture
 from automm.ir.space import Choice
 from automm.nn import FusionNetwork, count_parameters
@@ -47,15 +48,9 @@ from automm.train.bilevel import (
     score_derived,
 )
 from automm.train.checkpoint import seed_everything
-from automm.train.common import (
-    EpochCallback,
-    Stopwatch,
-    better,
-    data_record,
-    resolve_device,
-    write_jsonl,
-)
-from automm.train.metrics import finite_or_none
+from automm.train.device import resolve_device
+from automm.train.prediction import better
+from automm.train.progress import EpochCallback, Stopwatch
 from automm_nni import STRATEGIES
 from automm_nni._nni import (
     DARTS,

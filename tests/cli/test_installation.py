@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from automm.cli import AutommGroup, cli
 from automm.diagnostics import broken_dependency
-from automm.train.common import resolve_device
+from automm.train.device import resolve_device
 
 HEAVY = ("torch", "matplotlib", "torchaudio", "torchvision")
 VERBS = ("search", "evaluate", "report", "render", "show", "plugins", "plugin", "doctor", "extract",

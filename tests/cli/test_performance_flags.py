@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from automm import registry
 from automm.cli import cli
 from automm.nn import FusionNetwork
-from automm.train.common import weight_update
+from automm.train.steps import weight_update
 
 
 def _run(*args: object) -> Result:

@@ -11,7 +11,7 @@ import torch
 from automm import registry
 from automm.ir import Architecture
 from automm.nn import FusionNetwork, count_parameters
-from automm.train.common import inherit_weights, one_hot_weights
+from automm.train.steps import inherit_weights, one_hot_weights
 
 
 def _space(**config):

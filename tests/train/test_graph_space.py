@@ -21,7 +21,7 @@ from automm.errors import ArchitectureError
 from automm.ir import INPUT, OP, Architecture, Choice, SearchSpace, SpaceConfig, SpaceDefinition
 from automm.nn import FusionNetwork
 from automm.testing import check_space
-from automm.train.common import inherit_weights, one_hot_weights
+from automm.train.steps import inherit_weights, one_hot_weights
 
 TAPS = {"eye-lo": ("vision", 4), "eye-hi": ("vision", 6), "ear": ("sound", 5), "words": ("text", 3)}
 

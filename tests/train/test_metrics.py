@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from automm.train.metrics import accuracy, equal_error_rate, finite_or_none, roc_auc
+from automm.fileio import finite_or_none
+from automm.train.metrics import accuracy, equal_error_rate, roc_auc
 
 
 def _pairwise_auc(scores: np.ndarray, labels: np.ndarray) -> float:

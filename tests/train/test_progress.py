@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from automm.train.common import RunProgress
+from automm.train.progress import RunProgress
 
 
 def _epoch(run: RunProgress, epoch: int, batches: int) -> None:

@@ -13,7 +13,7 @@ from automm import registry
 from automm.data import FeatureCache
 from automm.train import RetrainSettings, SearchSettings, bilevel, retrain, retraining, search
 from automm.train.bilevel import converged, space_for_cache
-from automm.train.common import better
+from automm.train.prediction import better
 
 FULL_POOL = {"C": 16, "L": 2, "cells": 2, "steps": 2,
              "ops": ["zero", "sum", "attention", "linear-glu", "concat-fc"]}

@@ -15,7 +15,7 @@ from automm import registry
 from automm.errors import ArchitectureError
 from automm.nn import FusionNetwork
 from automm.nn.network import routes
-from automm.train.common import weight_update
+from automm.train.steps import weight_update
 
 BATCH = 12
 READINGS = [{"ensemble": "split", "samples": 5}, {"ensemble": "split", "samples": 1},
