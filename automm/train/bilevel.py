@@ -169,9 +169,12 @@ def score_derived(space: SearchSpace, arch: Architecture, supernet: nn.Module,
                   precision: str = "fp32") -> dict[str, float]:
     """Validation metrics of ``arch``'s derived network after a short fine-tune from the
     supernet's weights: one pass over at most ``FINETUNE_SAMPLES`` training samples in a fixed
-    order, fresh batch-norm statistics, no dropout, no randomness."""
+    order, fresh batch-norm statistics, no dropout, no randomness: not even torch's global RNG
+    moves (building the network draws its initial weights under a forked RNG), so scoring after
+    each epoch leaves the search's random course unchanged."""
     train = data["train"]
-    net = inherit_weights(FusionNetwork(space, arch).to(device), supernet)
+    with torch.random.fork_rng(devices=[]):
+        net = inherit_weights(FusionNetwork(space, arch).to(device), supernet)
     reset_batch_norm(net)
     opt = adam(net.parameters(), lr=FINETUNE_LR, weight_decay=FINETUNE_WEIGHT_DECAY)
     net.train()

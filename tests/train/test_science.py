@@ -206,3 +206,21 @@ def test_bmnas_steps_its_warm_restart_schedule_after_every_batch(planted_cache, 
     expected = [e + (k + 1) / batches for e in range(2) for k in range(batches)]
     assert calls[1:] == pytest.approx(expected)
     assert result.history[0]["lr"] != result.history[1]["lr"]
+
+
+def test_scoring_a_derived_architecture_draws_no_random_numbers(planted_cache, tiny_config):
+    """The per-epoch scoring must not move torch's global RNG (the Gumbel noise of stgs comes
+    from it): a search that scores every epoch and one that does not follow the same course."""
+    from automm.nn import FusionNetwork
+    from automm.train.batches import load_splits
+
+    cache = FeatureCache.open(planted_cache)
+    space = space_for_cache(registry.spaces.get("bimodal-deepfake"), tiny_config, cache)
+    strategy = registry.strategies.get("darts")()
+    arch = strategy.derive(space, strategy.init_arch_params(space))
+    data = load_splits(cache, ("train", "val"), space.taps, torch.device("cpu"))
+    supernet = FusionNetwork(space)
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    bilevel.score_derived(space, arch, supernet, data, 32, torch.device("cpu"))
+    assert torch.equal(torch.get_rng_state(), before)
