@@ -7,7 +7,8 @@ import json
 import click
 
 from automm.ir import Architecture, build_space_for, load_architecture
-from automm.nn.plan import SELECT, STEP, Node, make_plan
+from automm.ir.kinds import NodeKind
+from automm.nn.plan import Node, make_plan
 
 
 def summarize(arch: Architecture) -> str:
@@ -23,10 +24,10 @@ def summarize(arch: Architecture) -> str:
 
     for cell in plan.cells:
         ins = [arch[n.slots[0]] for n in plan.nodes
-               if n.kind == SELECT and space.graph.nodes[n.name].get("cell") == cell.name]
+               if n.kind == NodeKind.CELL_INPUT and space.graph.nodes[n.name].get("cell") == cell.name]
         lines.append(f"{cell.name:<9} inputs {', '.join(ins) or '-'}")
         lines += [step_line(s, f"{cell.name}/") for s in plan.nodes if s.cell == cell.name]
-    lines += [step_line(s, "") for s in plan.nodes if s.kind == STEP and s.cell is None]
+    lines += [step_line(s, "") for s in plan.nodes if s.kind == NodeKind.STEP and s.cell is None]
     if arch.strategy:
         lines.append("strategy  " + ", ".join(f"{k}={v}" for k, v in arch.strategy.items()))
     if arch.metrics:

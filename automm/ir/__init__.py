@@ -9,6 +9,7 @@ from automm.ir.architecture import (
     save_architecture,
 )
 from automm.ir.cells import CELL_INPUT, OP_FAMILY, STEP_INPUT, Tap, build_cell_space
+from automm.ir.kinds import NodeKind
 from automm.ir.space import INPUT, OP, Choice, SearchSpace, SpaceConfig, SpaceDefinition
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "STEP_INPUT",
     "Architecture",
     "Choice",
+    "NodeKind",
     "SearchSpace",
     "SpaceConfig",
     "SpaceDefinition",

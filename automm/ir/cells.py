@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from automm.errors import AutommError
+from automm.ir.kinds import NodeKind
 from automm.ir.space import INPUT, OP, Choice, SearchSpace, SpaceConfig
 
 CELL_INPUT = "cell-input"
@@ -47,30 +48,30 @@ def build_cell_space(
     g = nx.DiGraph()
     choices: list[Choice] = []
     for tap in taps:
-        g.add_node(tap.name, kind="tap", modality=tap.modality, channels=tap.channels)
+        g.add_node(tap.name, kind=NodeKind.TAP, modality=tap.modality, channels=tap.channels)
     upper: list[str] = [t.name for t in taps]
     for i in range(1, cells + 1):
         cell = f"cell/{i}"
         inputs = []
         for k in range(1, INPUTS_PER_NODE + 1):
             node = f"{cell}/in/{k}"
-            g.add_node(node, kind="cell-input", cell=cell)
+            g.add_node(node, kind=NodeKind.CELL_INPUT, cell=cell)
             choices.append(Choice(node, INPUT, CELL_INPUT, node, tuple(upper)))
             g.add_edges_from((u, node, {"choice": node}) for u in upper)
             inputs.append(node)
         lower = list(inputs)
         for j in range(1, steps + 1):
             step = f"{cell}/step/{j}"
-            g.add_node(step, kind="step", cell=cell)
+            g.add_node(step, kind=NodeKind.STEP, cell=cell)
             for k in range(1, INPUTS_PER_NODE + 1):
                 slot = f"{step}/in/{k}"
                 choices.append(Choice(slot, INPUT, STEP_INPUT, step, tuple(lower)))
                 g.add_edges_from((u, step, {"choice": slot}) for u in lower)
             choices.append(Choice(f"{step}/op", OP, OP_FAMILY, step, tuple(ops)))
             lower.append(step)
-        g.add_node(cell, kind="cell")
+        g.add_node(cell, kind=NodeKind.CELL)
         g.add_edges_from((s, cell, {"choice": None}) for s in lower[INPUTS_PER_NODE:])
         upper.append(cell)
-    g.add_node("head", kind="head")
+    g.add_node("head", kind=NodeKind.HEAD)
     g.add_edges_from((f"cell/{i}", "head", {"choice": None}) for i in range(1, cells + 1))
     return SearchSpace(name, config, g, choices)

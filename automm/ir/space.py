@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import networkx as nx
 
 from automm.errors import ArchitectureError
+from automm.ir.kinds import NodeKind
 
 INPUT = "input"
 OP = "op"
@@ -120,7 +121,7 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
 class SearchSpace:
     """A search space: a ``networkx.DiGraph`` of data nodes and named :class:`Choice` s.
 
-    Node attribute ``kind`` is one of ``tap``, ``cell``, ``cell-input``, ``step``, ``head``.
+    Node attribute ``kind`` is a :class:`~automm.ir.kinds.NodeKind` (or its string).
     Tap nodes carry ``modality`` and ``channels``; nodes inside a cell carry ``cell``.
     Edges go from every candidate to the node that may consume it (attribute ``choice``).
     """
@@ -138,27 +139,27 @@ class SearchSpace:
         except KeyError:
             raise ArchitectureError(f"space {self.name!r} has no choice {name!r}") from None
 
-    def nodes_of(self, kind: str) -> list[str]:
+    def nodes_of(self, kind: NodeKind | str) -> list[str]:
         """Nodes of one kind, in insertion order."""
         return [n for n, d in self.graph.nodes(data=True) if d["kind"] == kind]
 
     @property
     def taps(self) -> list[str]:
         """Feature-tap node names (e.g. ``image/1``)."""
-        return self.nodes_of("tap")
+        return self.nodes_of(NodeKind.TAP)
 
     @property
     def cells(self) -> list[str]:
         """Cell node names in order (a cell node stands for the cell's output)."""
-        return self.nodes_of("cell")
+        return self.nodes_of(NodeKind.CELL)
 
     def steps(self, cell: str) -> list[str]:
         """Step node names of ``cell`` in order."""
-        return [n for n in self.nodes_of("step") if self.graph.nodes[n]["cell"] == cell]
+        return [n for n in self.nodes_of(NodeKind.STEP) if self.graph.nodes[n]["cell"] == cell]
 
     def cell_inputs(self, cell: str) -> list[str]:
         """Input node names of ``cell`` in order."""
-        return [n for n in self.nodes_of("cell-input") if self.graph.nodes[n]["cell"] == cell]
+        return [n for n in self.nodes_of(NodeKind.CELL_INPUT) if self.graph.nodes[n]["cell"] == cell]
 
     def families(self) -> dict[str, list[Choice]]:
         """Choices grouped by family, in order of first appearance."""
@@ -178,7 +179,7 @@ class SearchSpace:
         for c in self.choices.values():
             if c.kind == INPUT:
                 data = self.graph.nodes[c.node]
-                owner = data.get("cell", c.node) if data["kind"] == "cell-input" else c.node
+                owner = data.get("cell", c.node) if data["kind"] == NodeKind.CELL_INPUT else c.node
                 out.setdefault(owner, []).append(c)
         return out
 

@@ -17,8 +17,9 @@ from torch import Tensor, nn
 
 from automm.errors import ArchitectureError
 from automm.ir.architecture import Architecture
+from automm.ir.kinds import NodeKind
 from automm.ir.space import SearchSpace
-from automm.nn.plan import CELL, SELECT, STEP, Node, Plan, make_plan
+from automm.nn.plan import Node, Plan, make_plan
 
 OpFactory = Callable[[int, int], nn.Module]
 
@@ -141,7 +142,7 @@ def _groups(plan: Plan, space: SearchSpace) -> list[list[Node]]:
     out: list[list[Node]] = []
     for node in plan.nodes:
         last = out[-1][0] if out else None
-        if (node.kind == SELECT and last is not None and last.kind == SELECT
+        if (node.kind == NodeKind.CELL_INPUT and last is not None and last.kind == NodeKind.CELL_INPUT
                 and space.choices[last.slots[0]].candidates == space.choices[node.slots[0]].candidates):
             out[-1].append(node)
         elif node is not plan.head:
@@ -190,7 +191,7 @@ class FusionNetwork(nn.Module):
             module.proj = self._proj[cell.name] = CellProjection(len(cell.preds), self.C)
             self.cells.append(module)
         self.steps = _module_dict({s.name: self._op_modules(s, op_factory)
-                                   for s in plan.nodes if s.kind == STEP and s.cell is None})
+                                   for s in plan.nodes if s.kind == NodeKind.STEP and s.cell is None})
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(len(plan.head.preds) * self.C, plan.num_classes)
 
@@ -283,11 +284,11 @@ class FusionNetwork(nn.Module):
                 raise ArchitectureError(f"input tap {name!r} is missing") from None
         for group in self._groups:
             node = group[0]
-            if node.kind == SELECT:
+            if node.kind == NodeKind.CELL_INPUT:
                 slots = tuple(n.slots[0] for n in group)
                 values.update(zip((n.name for n in group), self._select(slots, values, weights, route),
                                   strict=True))
-            elif node.kind == STEP:
+            elif node.kind == NodeKind.STEP:
                 x, y = self._select(node.slots, values, weights, route)
                 ops = self._ops[node.name]
                 if self.fixed is not None:
@@ -298,7 +299,7 @@ class FusionNetwork(nn.Module):
                 else:
                     w = weights[node.op]  # type: ignore[index]
                     values[node.name] = _mix(w, [op(x, y) for op in ops.values()], per_example=w.dim() == 2)
-            elif node.kind == CELL:
+            elif node.kind == NodeKind.CELL:
                 values[node.name] = self._proj[node.name](torch.cat([values[p] for p in node.preds], dim=1))
         return torch.cat([values[p] for p in self.plan.head.preds], dim=1)
 

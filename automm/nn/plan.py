@@ -3,7 +3,7 @@
 Only node kinds, edges, choices and node/graph attributes are read, never node names. A choice
 belongs to the node named by ``Choice.node`` (input choices in the order of ``space.choices``), and
 each of an input choice's candidates has an edge to that node; edges without a ``choice``
-attribute are fixed inputs. Kinds:
+attribute are fixed inputs. Kinds (:class:`automm.ir.kinds.NodeKind`):
 
 - ``tap``: a modality feature input (attribute ``channels``), reduced to ``(C, L)``;
 - ``cell-input``: one input choice; its value is the chosen node;
@@ -23,12 +23,10 @@ from dataclasses import dataclass
 import networkx as nx
 
 from automm.errors import ArchitectureError
+from automm.ir.kinds import NodeKind
 from automm.ir.space import OP, SearchSpace
 
-TAP, SELECT, STEP, CELL, HEAD = "tap", "cell-input", "step", "cell", "head"
-KINDS = (TAP, SELECT, STEP, CELL, HEAD)
-"""Node kinds the network builder knows."""
-SLOTS = {SELECT: 1, STEP: 2, CELL: 0, HEAD: 0}
+SLOTS = {NodeKind.CELL_INPUT: 1, NodeKind.STEP: 2, NodeKind.CELL: 0, NodeKind.HEAD: 0}
 """Input slots (choices on in-edges) of each computed kind."""
 
 
@@ -38,7 +36,7 @@ class Node:
     predecessors (edges without a choice, in graph order) and the cell holding its op modules."""
 
     name: str
-    kind: str
+    kind: NodeKind
     slots: tuple[str, ...] = ()
     op: str | None = None
     preds: tuple[str, ...] = ()
@@ -59,7 +57,7 @@ class Plan:
     @property
     def cells(self) -> list[Node]:
         """Nodes of kind ``cell``, in graph order."""
-        return [n for n in self.nodes if n.kind == CELL]
+        return [n for n in self.nodes if n.kind == NodeKind.CELL]
 
 
 def make_plan(space: SearchSpace) -> Plan:
@@ -79,16 +77,17 @@ def make_plan(space: SearchSpace) -> Plan:
     taps, nodes = [], []
     for name in topo:
         kind = g.nodes[name].get("kind")
-        if kind not in KINDS:
+        if kind not in tuple(NodeKind):
             raise ArchitectureError(f"{where}: node {name!r} has kind {kind!r}; the network builder "
-                                    f"knows {', '.join(KINDS)}")
-        if kind == TAP:
+                                    f"knows {', '.join(NodeKind)}")
+        kind = NodeKind(kind)
+        if kind == NodeKind.TAP:
             if not isinstance(g.nodes[name].get("channels"), int):
                 raise ArchitectureError(f"{where}: tap {name!r} needs an integer 'channels' attribute")
             taps.append(name)
             continue
         nodes.append(_node(space, name, kind, slots.get(name, []), ops.get(name, [])))
-    heads = [n for n in nodes if n.kind == HEAD]
+    heads = [n for n in nodes if n.kind == NodeKind.HEAD]
     if len(heads) != 1:
         raise ArchitectureError(f"{where}: the network needs exactly one head node (found {len(heads)})")
     C, L = (_size(space, key) for key in ("C", "L"))
@@ -96,7 +95,7 @@ def make_plan(space: SearchSpace) -> Plan:
     return Plan(tuple(taps), tuple(nodes), heads[0], C, L, int(classes))
 
 
-def _node(space: SearchSpace, name: str, kind: str, slots: list[str], ops: list[str]) -> Node:
+def _node(space: SearchSpace, name: str, kind: NodeKind, slots: list[str], ops: list[str]) -> Node:
     g, where = space.graph, f"space {space.name!r}: {kind} node {name!r}"
     preds = tuple(u for u, _, d in g.in_edges(name, data=True) if not d.get("choice"))
     for slot in slots:
@@ -104,13 +103,13 @@ def _node(space: SearchSpace, name: str, kind: str, slots: list[str], ops: list[
         if missing:
             raise ArchitectureError(f"{where}: candidate {missing[0]!r} of choice {slot!r} has no edge "
                                     "to the node")
-    if len(slots) != SLOTS[kind] or (kind == STEP) != bool(ops) or len(ops) > 1:
+    if len(slots) != SLOTS[kind] or (kind == NodeKind.STEP) != bool(ops) or len(ops) > 1:
         raise ArchitectureError(f"{where}: has {len(slots)} input choice(s) and {len(ops)} op choice(s); "
-                                f"a {kind} node needs {SLOTS[kind]} and {1 if kind == STEP else 0}")
-    if kind in (CELL, HEAD) and not preds:
+                                f"a {kind} node needs {SLOTS[kind]} and {1 if kind == NodeKind.STEP else 0}")
+    if kind in (NodeKind.CELL, NodeKind.HEAD) and not preds:
         raise ArchitectureError(f"{where}: has no incoming edges")
     cell = g.nodes[name].get("cell")
-    in_cell = kind == STEP and cell in g and g.nodes[cell].get("kind") == CELL
+    in_cell = kind == NodeKind.STEP and cell in g and g.nodes[cell].get("kind") == NodeKind.CELL
     return Node(name, kind, tuple(slots), ops[0] if ops else None, preds, cell if in_cell else None)
 
 

@@ -19,6 +19,7 @@ import graphviz
 import networkx as nx
 
 from automm.ir import INPUT, OP, Architecture, SearchSpace, build_space_for
+from automm.ir.kinds import NodeKind
 
 FONT = "Helvetica"
 
@@ -29,11 +30,11 @@ PALETTE = ("#a2c4c9", "#d5a6bd", "#b6d7a8", "#ffd966", "#9fc5e8", "#e6b8af")
 """Fill colours given, in order of first appearance, to the taps of other modalities."""
 
 ROLE_STYLES: Mapping[str, Mapping[str, str]] = {
-    "tap": {"shape": "box", "style": "rounded,filled"},
-    "cell-input": {"shape": "ellipse", "style": "filled", "fillcolor": "#eeeeee"},
-    "step": {"shape": "box", "style": "filled", "fillcolor": "#cfe2f3"},
-    "cell": {"shape": "box", "style": "filled,bold", "fillcolor": "#ffe599"},
-    "head": {"shape": "box", "style": "filled,bold", "fillcolor": "#ea9999"},
+    NodeKind.TAP: {"shape": "box", "style": "rounded,filled"},
+    NodeKind.CELL_INPUT: {"shape": "ellipse", "style": "filled", "fillcolor": "#eeeeee"},
+    NodeKind.STEP: {"shape": "box", "style": "filled", "fillcolor": "#cfe2f3"},
+    NodeKind.CELL: {"shape": "box", "style": "filled,bold", "fillcolor": "#ffe599"},
+    NodeKind.HEAD: {"shape": "box", "style": "filled,bold", "fillcolor": "#ea9999"},
 }
 """Node attributes per IR node kind; kinds not listed are drawn as a grey box."""
 
@@ -42,7 +43,7 @@ FADED_NODE = {"color": "#b7b7b7", "fontcolor": "#999999", "fillcolor": "#f7f7f7"
 """Attributes of unused nodes (their style also gets ``dashed``)."""
 FADED_EDGE = {"color": "#cccccc", "style": "dashed"}
 CANDIDATE_EDGE = {"color": "#999999", "arrowsize": "0.5", "penwidth": "0.6"}
-UNCLUSTERED = ("tap", "cell-input")
+UNCLUSTERED = (NodeKind.TAP, NodeKind.CELL_INPUT)
 """Node kinds drawn outside the cell clusters, in ordered columns."""
 ORDER_EDGE = {"style": "invis"}
 """Attributes of the invisible edges that fix the drawing order (:func:`_add_order`)."""
@@ -144,13 +145,13 @@ def _label(space: SearchSpace, node: str, ops: Mapping[str, list[str]]) -> str:
     data = space.graph.nodes[node]
     kind = data["kind"]
     cell = data.get("cell")
-    if kind == "tap":
+    if kind == NodeKind.TAP:
         text = node.replace("/", " ")
         if "channels" in data:
             text += f"\\n{data['channels']} ch"
-    elif kind == "cell":
+    elif kind == NodeKind.CELL:
         text = "output"
-    elif kind == "head":
+    elif kind == NodeKind.HEAD:
         classes = getattr(space.config, "num_classes", None)
         text = f"head\\n{classes} classes" if classes else "head"
     else:
@@ -162,7 +163,7 @@ def _label(space: SearchSpace, node: str, ops: Mapping[str, list[str]]) -> str:
 def _node_attrs(space: SearchSpace, node: str, colours: Mapping[str, str]) -> dict[str, str]:
     data = space.graph.nodes[node]
     attrs = dict(ROLE_STYLES.get(data["kind"], OTHER_ROLE))
-    if data["kind"] == "tap":
+    if data["kind"] == NodeKind.TAP:
         attrs["fillcolor"] = colours.get(data.get("modality", ""), PALETTE[0])
     return attrs
 
@@ -228,11 +229,11 @@ def _columns(space: SearchSpace, visible: set[str]) -> list[list[str]]:
     modalities = list(modality_colours(space))
     taps = sorted(space.taps, key=lambda t: modalities.index(space.graph.nodes[t].get("modality", "")))
     columns = [[t for t in taps if t in visible]]
-    columns += [_in_cell(space, cell, "cell-input", visible) for cell in space.nodes_of("cell")]
+    columns += [_in_cell(space, cell, NodeKind.CELL_INPUT, visible) for cell in space.nodes_of(NodeKind.CELL)]
     return [c for c in columns if len(c) > 1]
 
 
-def _in_cell(space: SearchSpace, cell: str, kind: str, visible: set[str]) -> list[str]:
+def _in_cell(space: SearchSpace, cell: str, kind: NodeKind, visible: set[str]) -> list[str]:
     """The visible nodes of ``kind`` in ``cell``, in space order."""
     return [n for n in space.nodes_of(kind) if space.graph.nodes[n].get("cell") == cell and n in visible]
 
@@ -241,12 +242,12 @@ def _sequence(space: SearchSpace, visible: set[str]) -> list[tuple[str, str]]:
     """Ordering edges left to right: step k -> step k+1 of each cell, and each cell's output ->
     the next cell's first input (between visible nodes only)."""
     pairs: list[tuple[str, str]] = []
-    cells = space.nodes_of("cell")
+    cells = space.nodes_of(NodeKind.CELL)
     for cell in cells:
-        pairs += itertools.pairwise(_in_cell(space, cell, "step", visible))
+        pairs += itertools.pairwise(_in_cell(space, cell, NodeKind.STEP, visible))
     for cell, following in itertools.pairwise(cells):
         if cell in visible:
-            pairs += [(cell, n) for n in _in_cell(space, following, "cell-input", visible)[:1]]
+            pairs += [(cell, n) for n in _in_cell(space, following, NodeKind.CELL_INPUT, visible)[:1]]
     return pairs
 
 
@@ -256,7 +257,7 @@ def _cluster(space: SearchSpace, node: str) -> tuple[str, str]:
     data = space.graph.nodes[node]
     if data["kind"] in UNCLUSTERED:
         return "", ""
-    cell = node if data["kind"] == "cell" else data.get("cell")
+    cell = node if data["kind"] == NodeKind.CELL else data.get("cell")
     if cell:
         return f"cluster_{cell.replace('/', '_')}", cell.replace("/", " ")
     return "", ""

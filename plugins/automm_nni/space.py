@@ -25,9 +25,9 @@ from torch import Tensor, nn
 from automm import registry
 from automm.errors import ArchitectureError
 from automm.ir import Architecture, SearchSpace
+from automm.ir.kinds import NodeKind
 from automm.ir.space import INPUT
 from automm.nn import CellProjection, TapReducer, make_plan
-from automm.nn.plan import CELL, SELECT, STEP
 from automm_nni._nni import InputChoice, LayerChoice, ModelSpace, label_scope
 
 
@@ -70,7 +70,7 @@ class AutommModelSpace(ModelSpace):
             module.steps = nn.ModuleList(self._layer_choice(s.op) for s in members)
             module.proj = CellProjection(len(cell.preds), plan.C)
             self.cells.append(module)
-        outside = [s for s in plan.nodes if s.kind == STEP and s.cell is None]
+        outside = [s for s in plan.nodes if s.kind == NodeKind.STEP and s.cell is None]
         self._where.update({s.name: (None, 0) for s in outside})
         self.steps = nn.ModuleDict({op_key(s.name): self._layer_choice(s.op) for s in outside})
         self.dropout = nn.Dropout(0.0)
@@ -93,13 +93,13 @@ class AutommModelSpace(ModelSpace):
         for node in self.plan.nodes:
             chosen = [self.inputs[op_key(slot)]([values[c] for c in self.space.choices[slot].candidates])
                       for slot in node.slots]
-            if node.kind == SELECT:
+            if node.kind == NodeKind.CELL_INPUT:
                 values[node.name] = chosen[0]
-            elif node.kind == STEP:
+            elif node.kind == NodeKind.STEP:
                 cell, index = self._where[node.name]
                 op = self.steps[op_key(node.name)] if cell is None else self.cells[cell].steps[index]
                 values[node.name] = op(*chosen)
-            elif node.kind == CELL:
+            elif node.kind == NodeKind.CELL:
                 cell, _ = self._where[node.name]
                 values[node.name] = self.cells[cell].proj(torch.cat([values[p] for p in node.preds], dim=1))
         h = torch.cat([values[p] for p in self.plan.head.preds], dim=1).mean(dim=-1)
