@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from automm import registry
+from automm import plugins
 from automm.errors import AutommError, UnknownComponentError
 from automm.ir import Architecture, SearchSpace, build_space_for, load_architecture
 
@@ -29,7 +29,7 @@ PathLike = str | os.PathLike[str]
 ALIASES = {"strategy": "strategies", "fusion-ops": "fusion_ops", "fusion-op": "fusion_ops",
            "fusion_op": "fusion_ops", "ops": "fusion_ops", "backbone": "backbones", "space": "spaces",
            "dataset": "datasets"}
-"""Other spellings of the kinds of :data:`automm.registry.REGISTRIES`."""
+"""Other spellings of the kinds of :data:`automm.plugins.REGISTRIES`."""
 
 __all__ = ["build_network", "create_space", "evaluate", "list_components", "load_architecture", "search"]
 
@@ -38,16 +38,16 @@ def list_components(kind: str, pattern: str = "*") -> list[str]:
     """Registered names of one kind (``strategies``, ``fusion_ops``, ``backbones``, ``spaces``,
     ``datasets``; singular and kebab-case spellings work too), filtered by a wildcard."""
     key = ALIASES.get(kind, kind)
-    if key not in registry.REGISTRIES:
+    if key not in plugins.REGISTRIES:
         raise UnknownComponentError(f"unknown component kind {kind!r}; known: "
-                                    f"{', '.join(sorted(registry.REGISTRIES))}")
-    return registry.REGISTRIES[key].list(pattern)
+                                    f"{', '.join(sorted(plugins.REGISTRIES))}")
+    return plugins.REGISTRIES[key].list(pattern)
 
 
 def create_space(name: str, **config: Any) -> SearchSpace:
     """The search space ``name`` with config fields ``config`` (defaults elsewhere; validated as
     when read from arch.json)."""
-    definition = registry.spaces.get(name)
+    definition = plugins.spaces.get(name)
     return definition.build(definition.config_type.from_dict(config))
 
 
@@ -88,8 +88,8 @@ def search(data: PathLike | None = None, *, out: PathLike, strategy: str = "stgs
     from automm.train.bilevel import space_for_cache
     from automm.train.settings import SearchSettings
 
-    definition = registry.spaces.get(space)
-    method = registry.strategies.get(strategy)(**(options or {}))
+    definition = plugins.spaces.get(space)
+    method = plugins.strategies.get(strategy)(**(options or {}))
     loop = _settings(SearchSettings, settings)
     check_new_run(Path(out))
     cache = open_data(None if data is None else os.fspath(data), definition, verify=verify)

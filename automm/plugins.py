@@ -1,8 +1,10 @@
-"""Plugin discovery: entry points of group ``automm``, loaded lazily and once."""
+"""The plugin host: the component registries, and plugin discovery (entry points of group
+``automm``, loaded lazily and once, the first time a registry is read) that fills them."""
 
 from __future__ import annotations
 
 import os
+import types
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
@@ -11,7 +13,7 @@ import click
 import pluggy
 
 from automm import hookspecs
-from automm.registry import REGISTRIES
+from automm.registry import Registry
 
 GROUP = "automm"
 DISABLE_ENV = "AUTOMM_DISABLE_PLUGINS"
@@ -43,6 +45,17 @@ class _State:
 _state = _State()
 
 
+class _PluginManager(pluggy.PluginManager):
+    """A pluggy manager that does not resolve a module's lazy exports (:mod:`automm._lazy`)
+    while looking for hook implementations: they are never hooks, and resolving them imports
+    torch."""
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
+        if isinstance(plugin, types.ModuleType) and name not in vars(plugin):
+            return None
+        return super().parse_hookimpl_opts(plugin, name)
+
+
 def blocked_names() -> set[str]:
     """Entry-point names listed in ``AUTOMM_DISABLE_PLUGINS`` (comma separated)."""
     return {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
@@ -67,7 +80,7 @@ def load_plugins() -> None:
         return
     _state.loading = True
     try:
-        pm = pluggy.PluginManager(GROUP)
+        pm = _PluginManager(GROUP)
         pm.add_hookspecs(hookspecs)
         blocked = blocked_names()
         for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
@@ -195,6 +208,22 @@ def add_plugin_commands(cli: click.Group) -> None:
                 _fail(info, f"automm_register_commands raised {type(exc).__name__}: {exc}")
 
 
+strategies = Registry("strategy", "automm_register_strategies", load_plugins)
+fusion_ops = Registry("fusion op", "automm_register_fusion_ops", load_plugins)
+backbones = Registry("backbone", "automm_register_backbones", load_plugins)
+spaces = Registry("space", "automm_register_spaces", load_plugins)
+datasets = Registry("dataset", "automm_register_datasets", load_plugins)
+
+REGISTRIES: dict[str, Registry] = {
+    "strategies": strategies,
+    "fusion_ops": fusion_ops,
+    "backbones": backbones,
+    "spaces": spaces,
+    "datasets": datasets,
+}
+"""Every registry, keyed by the kind's plural (also the key in ``automm plugins --json``)."""
+
+
 def reset_plugins() -> None:
     """Forget every loaded plugin and registered component (tests, long-lived tools)."""
     _state.manager = None
@@ -204,15 +233,21 @@ def reset_plugins() -> None:
 
 
 __all__ = [
+    "REGISTRIES",
     "PluginInfo",
     "add_plugin_commands",
+    "backbones",
     "blocked_names",
+    "datasets",
     "failures",
+    "fusion_ops",
     "load_plugins",
     "plugin_infos",
     "plugin_manager",
     "register_plugin",
     "require_plugin",
     "reset_plugins",
+    "spaces",
+    "strategies",
     "unregister_plugin",
 ]

@@ -1,10 +1,13 @@
-"""Registries of components, one per kind, filled by plugins through hooks."""
+"""Storage of components: a :class:`Registry` per kind, its :class:`Entry` s and
+:class:`LazyComponent` s. The registries themselves are created and filled by the plugin host,
+:mod:`automm.plugins`."""
 
 from __future__ import annotations
 
 import fnmatch
 import importlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,12 +63,21 @@ class LazyComponent:
 
 
 class Registry:
-    """Components of one kind by name: ``register``, ``get``, ``list``."""
+    """Components of one kind by name: ``register``, ``get``, ``list``.
 
-    def __init__(self, kind: str, hook: str) -> None:
+    ``hook`` is the hook that fills it; ``loader``, when given, is called before every read (the
+    host's plugin discovery, which runs once).
+    """
+
+    def __init__(self, kind: str, hook: str, loader: Callable[[], None] | None = None) -> None:
         self.kind = kind
         self.hook = hook
+        self._loader = loader
         self._entries: dict[str, Entry] = {}
+
+    def _ensure_loaded(self) -> None:
+        if self._loader is not None:
+            self._loader()
 
     def register(
         self,
@@ -95,7 +107,7 @@ class Registry:
     def entry(self, name: str) -> Entry:
         """The :class:`Entry` for ``name`` (any case: names are stored lower case); unknown names
         list the known ones."""
-        _ensure_loaded()
+        self._ensure_loaded()
         try:
             return self._entries[_key(name)]
         except KeyError:
@@ -108,36 +120,15 @@ class Registry:
 
     def list(self, pattern: str = "*") -> list[str]:
         """Sorted names, optionally filtered by a shell-style wildcard."""
-        _ensure_loaded()
+        self._ensure_loaded()
         return sorted(n for n in self._entries if fnmatch.fnmatchcase(n, pattern))
 
     def entries(self) -> list[Entry]:
         """All entries, sorted by name."""
-        _ensure_loaded()
+        self._ensure_loaded()
         return [self._entries[n] for n in sorted(self._entries)]
 
     def __contains__(self, name: object) -> bool:
-        _ensure_loaded()
+        self._ensure_loaded()
         return isinstance(name, str) and _key(name) in self._entries
 
-
-def _ensure_loaded() -> None:
-    from automm.plugins import load_plugins
-
-    load_plugins()
-
-
-strategies = Registry("strategy", "automm_register_strategies")
-fusion_ops = Registry("fusion op", "automm_register_fusion_ops")
-backbones = Registry("backbone", "automm_register_backbones")
-spaces = Registry("space", "automm_register_spaces")
-datasets = Registry("dataset", "automm_register_datasets")
-
-REGISTRIES: dict[str, Registry] = {
-    "strategies": strategies,
-    "fusion_ops": fusion_ops,
-    "backbones": backbones,
-    "spaces": spaces,
-    "datasets": datasets,
-}
-"""Every registry, keyed by the kind's plural (also the key in ``automm plugins --json``)."""

@@ -21,7 +21,7 @@ import pytest
 import torch
 from torch import nn
 
-from automm.registry import REGISTRIES
+from automm.plugins import REGISTRIES
 
 FusionFactory = Callable[[int, int], nn.Module]
 
@@ -33,9 +33,9 @@ def check_fusion_op(op: str | FusionFactory, C: int = 8, L: int = 4, batch: int 
     returns a finite ``(B, C, L)`` tensor; backward gives a finite gradient to every trainable
     parameter; the op also works on other C/L.
     """
-    from automm import registry
+    from automm import plugins
 
-    factory = registry.fusion_ops.get(op) if isinstance(op, str) else op
+    factory = plugins.fusion_ops.get(op) if isinstance(op, str) else op
     for c, length in ((C, L), (C * 2, L + 1)):
         module = factory(c, length)
         assert isinstance(module, nn.Module), f"factory returned {type(module).__name__}, not nn.Module"
@@ -64,12 +64,12 @@ def check_strategy(strategy: str | Callable[..., Any], **params: Any) -> None:
     gradients reach every logit in training, and ``derive`` returns a valid
     architecture; ``state_dict`` round-trips.
     """
-    from automm import registry
+    from automm import plugins
     from automm.ir import Tap, build_cell_space
     from automm.ir.space import SpaceConfig
     from automm.strategy import Strategy
 
-    factory = registry.strategies.get(strategy) if isinstance(strategy, str) else strategy
+    factory = plugins.strategies.get(strategy) if isinstance(strategy, str) else strategy
     strat = factory(**params)
     assert isinstance(strat, Strategy), f"factory returned {type(strat).__name__}, not a Strategy"
     taps = [Tap("a/1", "a", 4), Tap("b/1", "b", 4), Tap("b/2", "b", 4)]
@@ -114,12 +114,12 @@ def check_space(space: str, **config: Any) -> None:
     edge to the choice's node), :class:`automm.nn.FusionNetwork` can read the graph, the supernet
     runs forward and backward on random taps, and a random architecture round-trips through
     arch.json and builds a derived network whose parameters are a subset of the supernet's."""
-    from automm import registry
+    from automm import plugins
     from automm.ir import architecture_from_dict
     from automm.ir.space import INPUT
     from automm.nn import FusionNetwork
 
-    definition = registry.spaces.get(space)
+    definition = plugins.spaces.get(space)
     built = definition.build(definition.config_type(**config))
     assert built.choices, "the space has no choices"
     for choice in built.choices.values():
@@ -145,9 +145,9 @@ def check_space(space: str, **config: Any) -> None:
 def check_backbone(backbone: str | Callable[..., Any], batch: int = 2, **options: Any) -> None:
     """Assert the backbone contract: ``modality``, ``taps`` and ``example_input`` attributes, and a
     forward returning every tap as ``(B, channels, L)``."""
-    from automm import registry
+    from automm import plugins
 
-    factory = registry.backbones.get(backbone) if isinstance(backbone, str) else backbone
+    factory = plugins.backbones.get(backbone) if isinstance(backbone, str) else backbone
     module = factory(**options)
     assert isinstance(module, nn.Module), f"factory returned {type(module).__name__}, not nn.Module"
     for attr in ("modality", "taps", "example_input"):
@@ -174,11 +174,11 @@ def check_dataset(dataset: str | Any, root: Any = None) -> None:
     import tempfile
     from pathlib import Path
 
-    from automm import registry
+    from automm import plugins
     from automm.data import DatasetLayout
     from automm.data.dataset import detect_layout
 
-    layout = registry.datasets.get(dataset) if isinstance(dataset, str) else dataset
+    layout = plugins.datasets.get(dataset) if isinstance(dataset, str) else dataset
     assert isinstance(layout, DatasetLayout), "a dataset must have description, detect() and samples()"
     assert isinstance(getattr(layout, "priority", 0), int), "priority must be an int"
     if root is None:

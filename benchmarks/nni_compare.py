@@ -37,7 +37,7 @@ def run_point(job: Mapping[str, Any]) -> dict[str, Any]:
     """One search (and retraining of its result) on the cache of one data seed, in a fresh process."""
     import torch
 
-    from automm import registry
+    from automm import plugins
     from automm.data.cache import FeatureCache
     from automm.train.bilevel import search, space_for_cache
     from automm.train.retraining import retrain
@@ -45,14 +45,14 @@ def run_point(job: Mapping[str, Any]) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     cache = FeatureCache.open(job["cache"])
-    space = space_for_cache(registry.spaces.get("bimodal-deepfake"),
+    space = space_for_cache(plugins.spaces.get("bimodal-deepfake"),
                             {"C": 32, "L": 4, "cells": 2, "steps": 2, "ops": OPS}, cache)
     tool, name = job["method"].split()
     start = time.perf_counter()
     if tool == "automm":
         settings = SearchSettings(epochs=job["epochs"], batch_size=job["batch"], seed=0, device="cpu",
                                   patience=job["epochs"] + 1)  # no early stop: every method runs alike
-        result = search(space, registry.strategies.get(name)(), cache, settings, job["run_dir"],
+        result = search(space, plugins.strategies.get(name)(), cache, settings, job["run_dir"],
                         progress=False)
     else:
         from automm_nni.search import NniSettings, nni_search

@@ -53,15 +53,15 @@ def run_epoch(job: dict[str, Any]) -> dict[str, Any]:
     """One epoch of one strategy (in a fresh process); the row of the table."""
     import torch
 
-    from automm import registry
+    from automm import plugins
     from automm.data.cache import FeatureCache
     from automm.train.bilevel import search, space_for_cache
     from automm.train.settings import SearchSettings
 
     torch.set_num_threads(job["threads"])
     cache = FeatureCache.open(job["cache"])
-    space = space_for_cache(registry.spaces.get("bimodal-deepfake"), {}, cache)
-    strategy = registry.strategies.get(job["strategy"])(**job["params"])
+    space = space_for_cache(plugins.spaces.get("bimodal-deepfake"), {}, cache)
+    strategy = plugins.strategies.get(job["strategy"])(**job["params"])
     settings = SearchSettings(epochs=1, batch_size=job["batch"], device=job["device"],
                               compile=job["compile"], precision=job["precision"])
     cuda = job["device"].startswith("cuda")

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from automm import registry
+from automm import plugins
 from automm.nn import FusionNetwork, count_parameters
 from automm.train.bilevel import weight_update
 from automm.train.device import resolve_device
@@ -72,9 +72,9 @@ def bench(config: dict, batch: int, strategy_name: str, params: dict, repeats: i
     1 means other processes took the cores and the times are inflated.
     """
     torch.manual_seed(0)
-    definition = registry.spaces.get("bimodal-deepfake")
+    definition = plugins.spaces.get("bimodal-deepfake")
     space = definition.build(definition.config_type(**config))
-    strategy = registry.strategies.get(strategy_name)(**params)
+    strategy = plugins.strategies.get(strategy_name)(**params)
     logits = strategy.init_arch_params(space)
     derived = FusionNetwork(space, strategy.derive(space, logits))
     logits = {k: nn.Parameter(v.detach().to(device)) for k, v in logits.items()}

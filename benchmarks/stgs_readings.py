@@ -43,7 +43,7 @@ def run_point(job: Mapping[str, Any]) -> dict[str, Any]:
     """One search (and retraining of its result) on the cache of one data seed."""
     import torch
 
-    from automm import registry
+    from automm import plugins
     from automm.data.cache import FeatureCache
     from automm.train.bilevel import search, space_for_cache
     from automm.train.retraining import retrain
@@ -51,9 +51,9 @@ def run_point(job: Mapping[str, Any]) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     cache = FeatureCache.open(job["cache"])
-    definition = registry.spaces.get("bimodal-deepfake")
+    definition = plugins.spaces.get("bimodal-deepfake")
     space = space_for_cache(definition, {"C": 32, "L": 4, "cells": 2, "steps": 2, "ops": OPS}, cache)
-    strategy = registry.strategies.get(job["strategy"])(**job["params"])
+    strategy = plugins.strategies.get(job["strategy"])(**job["params"])
     settings = SearchSettings(epochs=job["epochs"], batch_size=job["batch"], seed=job["seed"], device="cpu")
     start = time.perf_counter()
     result = search(space, strategy, cache, settings, job["run_dir"], progress=False)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from automm import registry
+from automm import plugins
 from automm.ir import SearchSpace
 
 
@@ -27,7 +27,7 @@ def one_thread():
 @pytest.fixture
 def space() -> SearchSpace:
     """The bimodal-deepfake space with a tiny config."""
-    definition = registry.spaces.get("bimodal-deepfake")
+    definition = plugins.spaces.get("bimodal-deepfake")
     return definition.build(definition.config_type(C=8, L=4))
 
 

@@ -6,8 +6,7 @@ import json
 
 import click
 
-from automm.plugins import plugin_infos
-from automm.registry import REGISTRIES
+from automm.plugins import REGISTRIES, plugin_infos
 
 
 def plugins_report() -> dict:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from automm import registry
+from automm import plugins
 from automm.cli._space_options import parse_space_options
 from automm.ir import load_architecture
 from automm.render import FORMATS, architecture_file, architecture_graph, space_graph, write_graph
@@ -31,7 +31,7 @@ def command(args: tuple[str, ...], out: Path | None, fmt: str | None, omit_unuse
     written next to the output and the command fails.
     """
     if space_name is not None:
-        definition = registry.spaces.get(space_name)
+        definition = plugins.spaces.get(space_name)
         config = parse_space_options(definition.config_type, args)
         graph = space_graph(definition.build(config))
         default_out = Path(f"{space_name}.svg")

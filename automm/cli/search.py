@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
-from automm import registry
+from automm import plugins
 from automm.cli._run_output import echo_line, echo_next, metric, progress_option
 from automm.cli._space_options import space_options
 from automm.cli._types import FINITE_FLOAT, SEED, no_verify_option, option_type
@@ -47,7 +47,7 @@ def _component_options(taken: set[str]) -> list[click.Option]:
     (flags already ``taken`` are skipped; config fields filled from the cache are not options)."""
     out: list[click.Option] = []
     spaces: dict[str, tuple[str, Any, list[str]]] = {}
-    for entry in registry.spaces.entries():
+    for entry in plugins.spaces.entries():
         defaults = entry.obj.default_config().to_dict()
         for flag, (field, hint) in space_options(entry.obj.config_type).items():
             if field not in FITTED:
@@ -63,7 +63,7 @@ def _component_options(taken: set[str]) -> list[click.Option]:
             metavar="A,B,..." if is_tuple else None,
             help=f"Space config {field} ({'; '.join(owners)})."))
     strategies: dict[str, tuple[Any, list[str]]] = {}
-    for entry in registry.strategies.entries():
+    for entry in plugins.strategies.entries():
         for option in getattr(entry.obj, "options", ()):
             strategies.setdefault(option.name, (option, []))[1].append(entry.name)
     for name, (option, owners) in strategies.items():
@@ -99,7 +99,7 @@ def _given(extra: Mapping[str, Any], prefix: str) -> dict[str, Any]:
 
 
 def _strategy_params(name: str, extra: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
-    factory = registry.strategies.get(name)
+    factory = plugins.strategies.get(name)
     given = _given(extra, STRATEGY_PREFIX)
     known = [o.name for o in getattr(factory, "options", ())]
     foreign = [k for k in given if k not in known]
@@ -220,7 +220,7 @@ def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: in
     from automm.train.device import resolve_device
     from automm.train.retraining import weights_note
 
-    definition = registry.spaces.get(space_name)
+    definition = plugins.spaces.get(space_name)
     factory, params = _strategy_params(strategy, extra)
     values = _space_values(definition, space_name, extra)
     settings = SearchSettings(epochs=epochs, batch_size=batch_size, seed=seed, entropy_tol=entropy_tol,
@@ -260,7 +260,7 @@ def _check_setup(path: Path) -> None:
     if best is not None or state.get("finished") is not None:
         check_state(path, best, {"epoch": 0, "choices": {}, "acc": None, "auc": None, "loss": None}, "best")
         space_setup = state["setup"]["space"]
-        definition = registry.spaces.get(space_setup["name"])
+        definition = plugins.spaces.get(space_setup["name"])
         space = definition.build(definition.config_type.from_dict(space_setup["config"]))
         choices = best["choices"]
         if not all(isinstance(v, str) for v in choices.values()):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from automm import registry
+from automm import plugins
 from automm.cli import search as search_cli
 from automm.cli._run_output import echo_line, echo_next
 from automm.cli._space_options import space_options
@@ -113,7 +113,7 @@ def _plan(settings: dict[str, Any], grids: tuple[str, ...], seeds: str, out: Pat
     from automm.sweep.runner import Sweep
 
     strategy, space = settings["strategy"], settings["space_name"]
-    definition = registry.spaces.get(space)
+    definition = plugins.spaces.get(space)
     factory, options = search_cli._strategy_params(strategy, extra)
     config = search_cli._space_values(definition, space, extra)
     fields = {name: hint for name, hint in space_options(definition.config_type).values()

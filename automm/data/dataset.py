@@ -56,12 +56,12 @@ class DatasetLayout(Protocol):
 def detect_layout(root: Path) -> str:
     """The registered dataset layout that recognises ``root``, highest ``priority`` first (ties
     by name); none is a one-line :class:`DataError`."""
-    from automm import registry
+    from automm import plugins
 
-    names = sorted(registry.datasets.list(),
-                   key=lambda n: (-getattr(registry.datasets.get(n), "priority", 0), n))
+    names = sorted(plugins.datasets.list(),
+                   key=lambda n: (-getattr(plugins.datasets.get(n), "priority", 0), n))
     for name in names:
-        if registry.datasets.get(name).detect(root):
+        if plugins.datasets.get(name).detect(root):
             return name
     raise DataError(f"{root}: not a known dataset layout (known: {', '.join(names)}); "
                     "pass --dataset NAME")

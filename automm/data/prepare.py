@@ -49,7 +49,7 @@ def evaluation_cache(arch: Architecture, where: str | os.PathLike[str], data: st
     """The cache to evaluate ``arch`` on: ``data`` (:func:`resolve_data`), else the searched cache
     recorded in its provenance (``where`` names the arch.json in errors); a cache other than the
     searched one gets a ``warn`` line."""
-    from automm import registry
+    from automm import plugins
     from automm.data.cache import FeatureCache
 
     recorded = arch.provenance.get("data")
@@ -60,7 +60,7 @@ def evaluation_cache(arch: Architecture, where: str | os.PathLike[str], data: st
             raise CacheError(f"{where}: the searched feature cache {path or '(not recorded)'} "
                              "is not available; pass --data")
         return FeatureCache.open(path, verify=verify)
-    cache = open_data(data, registry.spaces.get(arch.space), verify=verify)
+    cache = open_data(data, plugins.spaces.get(arch.space), verify=verify)
     if recorded.get("fingerprint") and recorded["fingerprint"] != cache.fingerprint:
         warn(f"{cache.path} is not the feature cache the architecture was searched on (fingerprints differ)")
     return cache

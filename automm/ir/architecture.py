@@ -77,9 +77,9 @@ class Architecture:
 
 def build_space_for(arch: Architecture) -> SearchSpace:
     """Rebuild the search space an architecture was selected from (via the space registry)."""
-    from automm import registry
+    from automm import plugins
 
-    definition = registry.spaces.get(arch.space)
+    definition = plugins.spaces.get(arch.space)
     config = definition.config_type.from_dict(dict(arch.config))
     return definition.build(config)
 

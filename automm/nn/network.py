@@ -25,9 +25,9 @@ OpFactory = Callable[[int, int], nn.Module]
 
 
 def _registry_factory(name: str) -> OpFactory:
-    from automm import registry
+    from automm import plugins
 
-    return registry.fusion_ops.get(name)
+    return plugins.fusion_ops.get(name)
 
 
 class TapReducer(nn.Module):

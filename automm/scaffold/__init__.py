@@ -27,7 +27,7 @@ KINDS: dict[str, Kind] = {
     "strategy": Kind("automm_register_strategies", "strategies",
                      "Search with it: `automm search --strategy $name --temperature 2`"),
     "backbone": Kind("automm_register_backbones", "backbones",
-                     "Use it from a space or an extractor: `automm.registry.backbones.get('$name')()`"),
+                     "Use it from a space or an extractor: `automm.plugins.backbones.get('$name')()`"),
     "space": Kind("automm_register_spaces", "spaces",
                   "Render it: `automm render --space $name -o space.svg`"),
     "dataset": Kind("automm_register_datasets", "datasets",

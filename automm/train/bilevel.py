@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from automm import __version__, registry
+from automm import __version__, plugins
 from automm.data.cache import FeatureCache, data_record
 from automm.errors import CacheError
 from automm.fileio import finite_or_none, write_jsonl
@@ -147,8 +147,8 @@ def resume_search(run_dir: str | os.PathLike[str], *, device: str | None = None,
     setup = state["setup"]
     name, params = setup["strategy"]["name"], dict(setup["strategy"])
     params.pop("name")
-    strategy = registry.strategies.get(name)(**params)
-    definition = registry.spaces.get(setup["space"]["name"])
+    strategy = plugins.strategies.get(name)(**params)
+    definition = plugins.spaces.get(setup["space"]["name"])
     space = definition.build(definition.config_type.from_dict(dict(setup["space"]["config"])))
     cache = FeatureCache.open(setup["data"]["path"])
     if cache.fingerprint != setup["data"]["fingerprint"]:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from automm import registry
+from automm import plugins
 from automm.ir import SearchSpace, SpaceConfig, SpaceDefinition, Tap, build_cell_space
 
 RESNET34_STAGE_CHANNELS = (64, 128, 256, 512)
@@ -67,6 +67,6 @@ class BimodalDeepfakeSpace(SpaceDefinition):
     def build(self, config: SpaceConfig) -> SearchSpace:
         assert isinstance(config, BimodalDeepfakeConfig)
         for op in config.ops:
-            registry.fusion_ops.entry(op)  # unknown op names fail here, listing the known ones
+            plugins.fusion_ops.entry(op)  # unknown op names fail here, listing the known ones
         return build_cell_space("bimodal-deepfake", config, config.taps(),
                                 cells=config.cells, steps=config.steps, ops=config.ops)

@@ -10,7 +10,7 @@ from typing import Any
 
 from torch import nn
 
-from automm import registry
+from automm import plugins
 from automm.errors import DataError
 
 MEDIA_INPUTS = ("image", "audio")
@@ -56,7 +56,7 @@ def check_backbones(backbones: Pairs, weights: Pairs) -> None:
 def build_backbone(modality: str, name: str, *, L: int, weights: str | None, seed: int) -> nn.Module:
     """Backbone ``name`` for ``modality``, given those of ``L``, ``weights``, ``seed`` its factory
     takes (all of them through ``**options``)."""
-    factory = registry.backbones.get(name)
+    factory = plugins.backbones.get(name)
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from automm import registry
+from automm import plugins
 
 if TYPE_CHECKING:
     from automm_media.extract import ExtractResult
@@ -28,7 +28,7 @@ def _fractions(ctx: click.Context, param: click.Parameter, value: str) -> tuple[
 
 def _dataset(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None:
-        registry.datasets.get(value)  # unknown names: one error listing the known ones
+        plugins.datasets.get(value)  # unknown names: one error listing the known ones
     return value
 
 

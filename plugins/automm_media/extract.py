@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 import automm
-from automm import registry
+from automm import plugins
 from automm.data import FeatureCache, MediaSample, write_cache
 from automm.data.dataset import detect_layout
 from automm.data.names import CLASSES
@@ -203,7 +203,7 @@ def list_jobs(roots: Sequence[str | os.PathLike[str]], *, test_roots: Sequence[s
         if not root.is_dir():
             raise DataError(f"{root}: no such dataset directory")
         name = dataset or detect_layout(root)
-        samples = registry.datasets.get(name).samples(root)
+        samples = plugins.datasets.get(name).samples(root)
         if not samples:
             raise DataError(f"{root}: no videos found for layout {name!r}")
         for s in samples:
@@ -213,7 +213,7 @@ def list_jobs(roots: Sequence[str | os.PathLike[str]], *, test_roots: Sequence[s
             jobs.append(Job(s, tag, role))
         records.append({"name": tag, "layout": name, "root": str(root.resolve()), "role": role,
                         "videos": len(samples),
-                        "primary_identity": getattr(registry.datasets.get(name), "primary_identity", "")})
+                        "primary_identity": getattr(plugins.datasets.get(name), "primary_identity", "")})
     return jobs, records
 
 

@@ -38,7 +38,7 @@ def _emit(doc: Any, out: Path | None) -> None:
 def export(target: str, args: tuple[str, ...], out: Path | None) -> None:
     """Print (or write) the NNI sample of an arch.json, or, for a space NAME (its config fields are
     options, e.g. --cells 2), the labels and values of its NNI model space's mutables."""
-    from automm import registry
+    from automm import plugins
     from automm.ir import load_architecture
     from automm.ir.architecture import build_space_for
     from automm_nni.space import describe, to_model_space, to_sample
@@ -50,7 +50,7 @@ def export(target: str, args: tuple[str, ...], out: Path | None) -> None:
         arch = load_architecture(target)
         _emit(to_sample(arch, build_space_for(arch)), out)
         return
-    definition = registry.spaces.get(target)
+    definition = plugins.spaces.get(target)
     space = definition.build(parse_space_options(definition.config_type, args))
     _emit({"space": {"name": space.name, "config": space.config.to_dict()},
            "mutables": describe(to_model_space(space))}, out)
@@ -80,14 +80,14 @@ def search(args: tuple[str, ...], strategy: str, space_name: str, data: str | No
            arc_learning_rate: float, progress: bool | None, no_verify: bool) -> None:
     """Run NNI's one-shot STRATEGY on a feature cache and write OUT/arch.json (strategy
     nni-STRATEGY) and OUT/metrics.jsonl, for automm show/render/evaluate/report."""
-    from automm import registry
+    from automm import plugins
     from automm.cli.search import _print_result
     from automm.data.prepare import open_data
     from automm.locking import owned
     from automm.train.bilevel import ARCH, space_for_cache
     from automm_nni.search import NniSettings, nni_search
 
-    definition = registry.spaces.get(space_name)
+    definition = plugins.spaces.get(space_name)
     config = parse_space_options(definition.config_type, args).to_dict()
     defaults = definition.default_config().to_dict()
     values = {k: v for k, v in config.items() if v != defaults[k]}

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from automm import registry
+from automm import plugins
 from automm.errors import ArchitectureError
 from automm.ir import Architecture, SearchSpace
 from automm.ir.kinds import NodeKind
@@ -83,7 +83,7 @@ class AutommModelSpace(ModelSpace):
     def _layer_choice(self, op_choice: str | None) -> nn.Module:
         assert op_choice is not None
         ops = self.space.choices[op_choice].candidates
-        modules = {op_key(op): registry.fusion_ops.get(op)(self.plan.C, self.plan.L) for op in ops}
+        modules = {op_key(op): plugins.fusion_ops.get(op)(self.plan.C, self.plan.L) for op in ops}
         if len(modules) != len(ops):
             raise ArchitectureError(f"choice {op_choice!r}: op names that differ only by '.' and '_'")
         return _labelled(op_choice, lambda last: LayerChoice(modules, label=last))

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from click.testing import CliRunner, Result
 
-from automm import registry
+from automm import plugins
 from automm.cli import cli
 from automm.nn import FusionNetwork
 from automm.train.steps import weight_update
@@ -40,10 +40,10 @@ def test_a_tiny_search_runs_with_each_performance_flag(cache_dir: Path, tiny_arg
 
 @pytest.mark.parametrize("hard", [False, True])
 def test_bf16_steps_compute_in_bfloat16(hard: bool) -> None:
-    definition = registry.spaces.get("bimodal-deepfake")
+    definition = plugins.spaces.get("bimodal-deepfake")
     space = definition.build(definition.config_type(C=8, L=2, cells=1, steps=2))
     net = FusionNetwork(space).train()
-    strategy = registry.strategies.get("stgs")(samples=3)
+    strategy = plugins.strategies.get("stgs")(samples=3)
     weights = strategy.all_weights(space, strategy.init_arch_params(space), training=True, batch=6)
     taps = {t: torch.randn(6, space.graph.nodes[t]["channels"], 4) for t in space.taps}
     optimizer = torch.optim.Adam(net.parameters())

@@ -4,7 +4,7 @@ checked in tests/core/test_registry_contracts.py)."""
 import pytest
 import torch
 
-from automm import registry
+from automm import plugins
 from automm.testing import check_fusion_op
 
 
@@ -19,7 +19,7 @@ def test_check_catches_wrong_shape():
 
 def test_paper_ops_compute_table_1():
     x, y = torch.randn(2, 4, 3), torch.randn(2, 4, 3)
-    ops = {n: registry.fusion_ops.get(n)(4, 3) for n in ("zero", "sum", "attention")}
+    ops = {n: plugins.fusion_ops.get(n)(4, 3) for n in ("zero", "sum", "attention")}
     assert torch.equal(ops["zero"](x, y), torch.zeros_like(x))
     assert torch.allclose(ops["sum"](x, y), x + y)
     attn = torch.softmax(x.transpose(1, 2) @ y / 2.0, dim=-1)  # (B, Lq, Lk), sqrt(C) = 2

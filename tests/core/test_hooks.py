@@ -14,7 +14,7 @@ import torch
 from click.testing import CliRunner
 
 import automm
-from automm import hookspecs, registry
+from automm import hookspecs, plugins
 from automm.cli import AutommGroup
 from automm.errors import PluginError
 from automm.plugins import add_plugin_commands, register_plugin, unregister_plugin
@@ -49,7 +49,7 @@ def test_every_hook_has_a_test():
 def test_automm_register_fusion_ops(plugin):
     plugin("doubler", automm_register_fusion_ops=lambda register: register(
         "double-sum", lambda C, L: _Double()))
-    assert registry.fusion_ops.entry("double-sum").plugin == "doubler"
+    assert plugins.fusion_ops.entry("double-sum").plugin == "doubler"
     check_fusion_op("double-sum")
 
 
@@ -91,7 +91,7 @@ def test_automm_register_backbones(plugin):
 
 
 def test_automm_register_spaces(plugin):
-    definition = registry.spaces.get("bimodal-deepfake")
+    definition = plugins.spaces.get("bimodal-deepfake")
     plugin("alias-space", automm_register_spaces=lambda register: register("bimodal-alias", definition))
     check_space("bimodal-alias", C=4, L=2, cells=1)
 

@@ -1,4 +1,4 @@
-from automm import registry
+from automm import plugins
 from automm.ir import CELL_INPUT, OP_FAMILY, STEP_INPUT
 
 
@@ -19,7 +19,7 @@ def test_cell_space_structure(space):
 
 
 def test_config_sizes_are_free():
-    definition = registry.spaces.get("bimodal-deepfake")
+    definition = plugins.spaces.get("bimodal-deepfake")
     cfg = definition.config_type(cells=3, steps=3, image_taps=2, audio_taps=1, ops=("sum", "zero"))
     space = definition.build(cfg)
     assert len(space.cells) == 3 and len(space.steps("cell/3")) == 3

@@ -55,8 +55,8 @@ def test_third_party_fusion_op_is_listed_and_usable(site):
     assert ops["product"]["plugin"] == "product-plugin"
     assert ops["product"]["distribution"] == "automm-product"
     assert {"strategies", "fusion_ops", "backbones", "spaces", "datasets", "plugins"} <= set(report)
-    code = ("from automm import registry; from automm.testing import check_fusion_op; "
-            "check_fusion_op('product'); print(registry.fusion_ops.get('product')(4, 2))")
+    code = ("from automm import plugins; from automm.testing import check_fusion_op; "
+            "check_fusion_op('product'); print(plugins.fusion_ops.get('product')(4, 2))")
     usable = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(site)}, timeout=120)
     assert usable.returncode == 0, usable.stderr

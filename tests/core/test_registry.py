@@ -1,6 +1,6 @@
 import pytest
 
-from automm import registry
+from automm import plugins
 from automm.errors import PluginError, UnknownComponentError
 from automm.registry import Registry
 
@@ -46,11 +46,11 @@ def test_duplicate_rejected():
 
 
 def test_first_party_components_registered():
-    assert {"zero", "sum", "attention", "linear-glu", "concat-fc"} <= set(registry.fusion_ops.list())
-    entry = registry.spaces.entry("bimodal-deepfake")
+    assert {"zero", "sum", "attention", "linear-glu", "concat-fc"} <= set(plugins.fusion_ops.list())
+    entry = plugins.spaces.entry("bimodal-deepfake")
     assert entry.plugin == "deepfake" and entry.distribution == "automm"
 
 
 def test_automm_register_fixture(automm_register):
     automm_register("fusion_ops", "tmp-op", lambda C, L: None)
-    assert "tmp-op" in registry.fusion_ops.list()
+    assert "tmp-op" in plugins.fusion_ops.list()

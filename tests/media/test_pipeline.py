@@ -11,7 +11,7 @@ from automm_media.backbones import AudioBackbone, ImageBackbone, state_sha256
 from automm_media.faces import _floats, invert_affine, similarity, warp
 from safetensors.torch import save_file
 
-from automm import registry
+from automm import plugins
 from automm.errors import DataError
 
 
@@ -46,8 +46,8 @@ def test_spectrogram_is_257_by_300(seconds):
 
 
 def test_backbones_are_registered_and_expose_four_pooled_taps():
-    image = registry.backbones.get("resnet34-image")(L=3)
-    audio = registry.backbones.get("resnet34-audio")(L=5, seed=1)
+    image = plugins.backbones.get("resnet34-image")(L=3)
+    audio = plugins.backbones.get("resnet34-audio")(L=5, seed=1)
     assert isinstance(image, ImageBackbone) and isinstance(audio, AudioBackbone)
     with torch.inference_mode():
         img = image(torch.rand(2, 4, 3, 64, 64))

@@ -11,7 +11,7 @@ import torch
 from click.testing import CliRunner
 from safetensors.torch import save_file
 
-from automm import registry
+from automm import plugins
 from automm.cli import cli
 from automm.data import FeatureCache
 from automm.ir import Architecture, save_architecture
@@ -20,7 +20,7 @@ from automm.nn.network import FusionNetwork
 
 def write_model(cache: FeatureCache, out: Path, source: dict | None = None) -> FusionNetwork:
     """What ``automm evaluate`` writes: arch.json (with provenance) and model.safetensors."""
-    definition = registry.spaces.get("bimodal-deepfake")
+    definition = plugins.spaces.get("bimodal-deepfake")
     config = definition.config_type(C=8, L=4, tap_channels={t: c for t, (c, _) in cache.taps.items()})
     space = definition.build(config)
     rng = random.Random(0)

@@ -17,7 +17,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from automm import registry
+from automm import plugins
 from automm.cli import cli
 from automm.data.synthetic import make_synthetic_cache
 from automm.errors import ArchitectureError
@@ -83,7 +83,7 @@ def test_help_of_nni_commands_loads_neither_torch_nor_nni():
 
 
 def _spaces() -> list[SearchSpace]:
-    definition = registry.spaces.get("bimodal-deepfake")
+    definition = plugins.spaces.get("bimodal-deepfake")
     small = definition.config_type(C=8, L=2, cells=2, steps=2, ops=("sum", "attention", "concat-fc"),
                                    image_taps=2, audio_taps=3)
     return [definition.build(definition.default_config()), definition.build(small)]

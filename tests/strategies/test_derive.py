@@ -10,11 +10,11 @@ from automm_bmnas import BmnasStrategy
 from automm_darts import DartsStrategy
 from automm_stgs import StgsStrategy
 
-from automm import registry
+from automm import plugins
 
 
 def build(**config):
-    definition = registry.spaces.get("bimodal-deepfake")
+    definition = plugins.spaces.get("bimodal-deepfake")
     return definition.build(definition.config_type(**config))
 
 
@@ -32,7 +32,7 @@ def peaked(space, prefs: dict[str, list[str]]) -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize("config", [{}, {"cells": 3, "steps": 3, "image_taps": 2, "audio_taps": 1}])
 def test_derive_gives_a_valid_architecture_with_distinct_slots(name, config):
     space = build(**config)
-    strategy = registry.strategies.get(name)()
+    strategy = plugins.strategies.get(name)()
     for seed in range(4):
         torch.manual_seed(seed)
         logits = {n: torch.randn(len(c.candidates)) for n, c in space.choices.items()}

@@ -11,14 +11,14 @@ from automm_bmnas import BmnasStrategy
 from automm_darts import DartsStrategy
 from automm_stgs import StgsStrategy
 
-from automm import registry
+from automm import plugins
 from automm.errors import AutommError
 from automm.nn import FusionNetwork
 
 
 def test_registry_has_the_three_strategies_from_their_plugins():
     for name, cls in (("stgs", StgsStrategy), ("darts", DartsStrategy), ("bmnas", BmnasStrategy)):
-        entry = registry.strategies.entry(name)
+        entry = plugins.strategies.entry(name)
         assert entry.obj.load() is cls and entry.plugin == name
         assert cls.name == name == entry.obj.name
         assert entry.obj.options == cls.options, "options known before import must be the class's"
@@ -41,7 +41,7 @@ def test_stgs_options_and_record():
 ])
 def test_bad_parameters_are_clear_errors(name, params, message):
     with pytest.raises(AutommError, match=message):
-        registry.strategies.get(name)(**params)
+        plugins.strategies.get(name)(**params)
 
 
 def test_state_dict_round_trips_through_a_weights_only_file(space):
@@ -80,7 +80,7 @@ def test_bmnas_optimisers():
 @pytest.mark.parametrize("name", ["stgs", "darts"])
 def test_supernet_trains_on_strategy_weights(space, name):
     torch.manual_seed(0)
-    strategy = registry.strategies.get(name)(samples=3) if name == "stgs" else DartsStrategy()
+    strategy = plugins.strategies.get(name)(samples=3) if name == "stgs" else DartsStrategy()
     logits = strategy.init_arch_params(space)
     net = FusionNetwork(space)
     taps = {t: torch.randn(4, space.graph.nodes[t]["channels"], 6) for t in space.taps}

@@ -8,14 +8,14 @@ import random
 import pytest
 import torch
 
-from automm import registry
+from automm import plugins
 from automm.ir import Architecture
 from automm.nn import FusionNetwork, count_parameters
 from automm.train.steps import inherit_weights, one_hot_weights
 
 
 def _space(**config):
-    definition = registry.spaces.get("bimodal-deepfake")
+    definition = plugins.spaces.get("bimodal-deepfake")
     return definition.build(definition.config_type.from_dict(config))
 
 

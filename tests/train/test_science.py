@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from automm import registry
+from automm import plugins
 from automm.data import FeatureCache
 from automm.train import RetrainSettings, SearchSettings, bilevel, retrain, retraining, search
 from automm.train.bilevel import converged, space_for_cache
@@ -22,9 +22,9 @@ FULL_POOL = {"C": 16, "L": 2, "cells": 2, "steps": 2,
 def _search(cache_dir: Path, out: Path, strategy: str, config: dict, params: dict | None = None,
             **settings):
     cache = FeatureCache.open(cache_dir)
-    space = space_for_cache(registry.spaces.get("bimodal-deepfake"), config, cache)
+    space = space_for_cache(plugins.spaces.get("bimodal-deepfake"), config, cache)
     settings = SearchSettings(**{"epochs": 2, "batch_size": 32, "seed": 0, "device": "cpu", **settings})
-    return search(space, registry.strategies.get(strategy)(**(params or {})), cache, settings, out,
+    return search(space, plugins.strategies.get(strategy)(**(params or {})), cache, settings, out,
                   progress=False)
 
 
@@ -138,7 +138,7 @@ def test_logged_supernet_validation_accuracy_means_something(sum_cache, tmp_path
 
 def _op(name: str, C: int = 4, L: int = 3) -> torch.nn.Module:
     torch.manual_seed(0)
-    return registry.fusion_ops.get(name)(C, L)
+    return plugins.fusion_ops.get(name)(C, L)
 
 
 def test_linear_glu_is_x_w1_times_sigmoid_of_y_w2():
@@ -215,8 +215,8 @@ def test_scoring_a_derived_architecture_draws_no_random_numbers(planted_cache, t
     from automm.train.batches import load_splits
 
     cache = FeatureCache.open(planted_cache)
-    space = space_for_cache(registry.spaces.get("bimodal-deepfake"), tiny_config, cache)
-    strategy = registry.strategies.get("darts")()
+    space = space_for_cache(plugins.spaces.get("bimodal-deepfake"), tiny_config, cache)
+    strategy = plugins.strategies.get("darts")()
     arch = strategy.derive(space, strategy.init_arch_params(space))
     data = load_splits(cache, ("train", "val"), space.taps, torch.device("cpu"))
     supernet = FusionNetwork(space)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from automm import registry
+from automm import plugins
 from automm.data import FeatureCache
 from automm.train import RetrainSettings, SearchSettings, load_splits, resume_search, retrain, search
 from automm.train.bilevel import space_for_cache
@@ -20,9 +20,9 @@ CONTRACT = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_auc"
 
 def _search(cache_dir: Path, out: Path, strategy: str, config: dict, **settings):
     cache = FeatureCache.open(cache_dir)
-    space = space_for_cache(registry.spaces.get("bimodal-deepfake"), config, cache)
+    space = space_for_cache(plugins.spaces.get("bimodal-deepfake"), config, cache)
     settings = SearchSettings(**{"epochs": 4, "batch_size": 32, "seed": 0, **settings})
-    return search(space, registry.strategies.get(strategy)(), cache, settings, out, progress=False)
+    return search(space, plugins.strategies.get(strategy)(), cache, settings, out, progress=False)
 
 
 def _cell_inputs(arch) -> set[str]:
@@ -74,9 +74,9 @@ def test_resume_reproduces_an_uninterrupted_run(planted_cache: Path, tiny_config
         raise KeyboardInterrupt
 
     cache = FeatureCache.open(planted_cache)
-    space = space_for_cache(registry.spaces.get("bimodal-deepfake"), tiny_config, cache)
+    space = space_for_cache(plugins.spaces.get("bimodal-deepfake"), tiny_config, cache)
     with pytest.raises(KeyboardInterrupt):
-        search(space, registry.strategies.get("stgs")(), cache,
+        search(space, plugins.strategies.get("stgs")(), cache,
                SearchSettings(epochs=3, batch_size=32, seed=0), tmp_path / "run", progress=False,
                on_epoch=stop_after_first_epoch)
     assert not (tmp_path / "run" / "arch.json").exists()

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from automm import registry
+from automm import plugins
 from automm.errors import ArchitectureError
 from automm.nn import FusionNetwork
 from automm.nn.network import routes
@@ -34,11 +34,11 @@ class NormedSum(nn.Module):
 
 
 def _factory(name: str):
-    return NormedSum if name == "sum" else registry.fusion_ops.get(name)
+    return NormedSum if name == "sum" else plugins.fusion_ops.get(name)
 
 
 def _setup(seed: int, coupled: bool = True) -> tuple:
-    definition = registry.spaces.get("bimodal-deepfake")
+    definition = plugins.spaces.get("bimodal-deepfake")
     space = definition.build(definition.config_type.from_dict(
         {"C": 8, "L": 3, "cells": 2, "steps": 2, "tap_channels": {"image/3": 5, "audio/2": 7}}))
     torch.manual_seed(seed)
@@ -51,7 +51,7 @@ def _setup(seed: int, coupled: bool = True) -> tuple:
 
 
 def _weights(space, reading: dict, seed: int, grad: bool):
-    strategy = registry.strategies.get("stgs")(**reading)
+    strategy = plugins.strategies.get("stgs")(**reading)
     logits = strategy.init_arch_params(space, torch.Generator().manual_seed(seed))
     for v in logits.values():  # far from uniform, so that choices differ between candidates
         v.data.normal_(0, 1.0, generator=torch.Generator().manual_seed(seed))
@@ -71,7 +71,7 @@ def test_a_hard_weight_step_equals_the_full_mixture(reading: dict, seed: int) ->
     space, full, taps, labels = _setup(seed)
     hard = copy.deepcopy(full)
     _, weights = _weights(space, reading, seed, grad=False)
-    strategy = registry.strategies.get("stgs")(**reading)
+    strategy = plugins.strategies.get("stgs")(**reading)
     results = []
     for net, flag in ((full, False), (hard, True)):
         opt, _ = strategy.weight_optimizer(list(net.parameters()), epochs=1)
