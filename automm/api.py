@@ -14,6 +14,7 @@ return what they wrote (the architecture of arch.json; the metrics of metrics.js
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,13 +23,14 @@ from automm.errors import AutommError, UnknownComponentError
 from automm.ir import Architecture, SearchSpace, build_space_for, load_architecture
 
 if TYPE_CHECKING:
+    from automm.loggers import Loggers
     from automm.nn import FusionNetwork
     from automm.train import RetrainResult, SearchResult
 
 PathLike = str | os.PathLike[str]
 ALIASES = {"strategy": "strategies", "fusion-ops": "fusion_ops", "fusion-op": "fusion_ops",
            "fusion_op": "fusion_ops", "ops": "fusion_ops", "backbone": "backbones", "space": "spaces",
-           "dataset": "datasets"}
+           "dataset": "datasets", "logger": "loggers"}
 """Other spellings of the kinds of :data:`automm.plugins.REGISTRIES`."""
 
 __all__ = ["build_network", "create_space", "evaluate", "list_components", "load_architecture", "search"]
@@ -36,7 +38,7 @@ __all__ = ["build_network", "create_space", "evaluate", "list_components", "load
 
 def list_components(kind: str, pattern: str = "*") -> list[str]:
     """Registered names of one kind (``strategies``, ``fusion_ops``, ``backbones``, ``spaces``,
-    ``datasets``; singular and kebab-case spellings work too), filtered by a wildcard."""
+    ``datasets``, ``loggers``; singular and kebab-case spellings work too), filtered by a wildcard."""
     key = ALIASES.get(kind, kind)
     if key not in plugins.REGISTRIES:
         raise UnknownComponentError(f"unknown component kind {kind!r}; known: "
@@ -78,10 +80,11 @@ def check_new_run(out: Path) -> None:
 def search(data: PathLike | None = None, *, out: PathLike, strategy: str = "stgs",
            space: str = "bimodal-deepfake", config: dict[str, Any] | None = None,
            options: dict[str, Any] | None = None, verify: bool = True, progress: bool = False,
-           **settings: Any) -> SearchResult:
+           loggers: Sequence[str] | Loggers = (), **settings: Any) -> SearchResult:
     """``automm search``: search ``space`` (config fields ``config``) with ``strategy`` (its
     options ``options``) on ``data`` (a feature cache, or what plugins prepare, e.g. a dataset
-    directory; None: the default data) into the run directory ``out``. ``settings`` are fields of
+    directory; None: the default data) into the run directory ``out``, followed by ``loggers``
+    (names, as ``--logger``, or :class:`automm.loggers.Loggers`). ``settings`` are fields of
     :class:`automm.train.SearchSettings` (``epochs``, ``batch_size``, ``seed``, ``device``, ...)."""
     from automm.data.prepare import open_data
     from automm.train.bilevel import search as run_search
@@ -92,18 +95,19 @@ def search(data: PathLike | None = None, *, out: PathLike, strategy: str = "stgs
     method = plugins.strategies.get(strategy)(**(options or {}))
     loop = _settings(SearchSettings, settings)
     check_new_run(Path(out))
+    followers = _loggers(loggers, "search", Path(out), Path(out))
     cache = open_data(None if data is None else os.fspath(data), definition, verify=verify)
     return run_search(space_for_cache(definition, config or {}, cache), method, cache, loop, out,
-                      progress=progress)
+                      progress=progress, loggers=followers)
 
 
 def evaluate(architecture: Architecture | PathLike, data: PathLike | None = None, *, out: PathLike,
              verify: bool = True, progress: bool = False, resume: bool = False,
-             **settings: Any) -> RetrainResult:
+             loggers: Sequence[str] | Loggers = (), **settings: Any) -> RetrainResult:
     """``automm evaluate``: retrain ``architecture`` (or the arch.json at that path) from scratch on
     ``data`` (default: the cache it was searched on) and write ``out``; ``settings`` are fields of
-    :class:`automm.train.RetrainSettings` (``epochs``, ``batch_size``, ``seed``, ``device``, ...).
-    ``result.metrics`` is what metrics.json holds."""
+    :class:`automm.train.RetrainSettings` (``epochs``, ``batch_size``, ``seed``, ``device``, ...);
+    ``loggers`` as in :func:`search`. ``result.metrics`` is what metrics.json holds."""
     import warnings
 
     from automm.data.prepare import evaluation_cache
@@ -115,7 +119,19 @@ def evaluate(architecture: Architecture | PathLike, data: PathLike | None = None
     train = _settings(RetrainSettings, settings)
     cache = evaluation_cache(arch, where, None if data is None else os.fspath(data), verify=verify,
                              warn=warnings.warn)
-    return retrain(arch, cache, train, out, resume=resume, progress=progress)
+    run = Path(architecture).parent if isinstance(architecture, str | os.PathLike) else Path(out)
+    return retrain(arch, cache, train, out, resume=resume, progress=progress,
+                   loggers=_loggers(loggers, "evaluate", Path(out), run))
+
+
+def _loggers(given: Sequence[str] | Loggers, job: str, out: Path, run: Path) -> Loggers:
+    """``given`` when it is :class:`Loggers`, else the loggers it names, for ``job`` writing ``out``
+    (named after the run directory ``run``)."""
+    from automm.loggers import LoggerContext, Loggers, open_loggers
+
+    if isinstance(given, Loggers):
+        return given
+    return open_loggers(list(given), LoggerContext(job, out, run.resolve().name))
 
 
 def _settings(kind: type, given: dict[str, Any]) -> Any:

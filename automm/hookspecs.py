@@ -68,6 +68,15 @@ def automm_register_datasets(register: Register) -> None:
     """
 
 
+@hookspec
+def automm_register_loggers(register: Register) -> None:
+    """Register loggers (experiment trackers that ``--logger NAME`` turns on).
+
+    :param register: ``register(name, factory)``; ``factory(context)`` gets an
+        :class:`automm.loggers.LoggerContext` and returns an :class:`automm.loggers.Logger`.
+    """
+
+
 @hookspec(firstresult=True)
 def automm_prepare_data(data: str | None) -> str | Path | None:
     """Turn ``--data`` (or its absence) into a feature-cache directory, or return None to pass.

@@ -213,6 +213,7 @@ fusion_ops = Registry("fusion op", "automm_register_fusion_ops", load_plugins)
 backbones = Registry("backbone", "automm_register_backbones", load_plugins)
 spaces = Registry("space", "automm_register_spaces", load_plugins)
 datasets = Registry("dataset", "automm_register_datasets", load_plugins)
+loggers = Registry("logger", "automm_register_loggers", load_plugins)
 
 REGISTRIES: dict[str, Registry] = {
     "strategies": strategies,
@@ -220,6 +221,7 @@ REGISTRIES: dict[str, Registry] = {
     "backbones": backbones,
     "spaces": spaces,
     "datasets": datasets,
+    "loggers": loggers,
 }
 """Every registry, keyed by the kind's plural (also the key in ``automm plugins --json``)."""
 
@@ -242,6 +244,7 @@ __all__ = [
     "failures",
     "fusion_ops",
     "load_plugins",
+    "loggers",
     "plugin_infos",
     "plugin_manager",
     "register_plugin",

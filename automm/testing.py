@@ -5,7 +5,7 @@ Installed with automm (entry point ``pytest11``), so in any test suite::
     def test_my_op(check_fusion_op):
         check_fusion_op(lambda C, L: MyOp(C))          # or check_fusion_op("my-op")
 
-    def test_my_strategy(check_strategy):   # also check_space, check_backbone, check_dataset
+    def test_my_strategy(check_strategy):   # also check_space, check_backbone, check_dataset, check_logger
         check_strategy("my-strategy", temperature=2.0)
 
     def test_with_temporary_op(automm_register):
@@ -142,6 +142,39 @@ def check_space(space: str, **config: Any) -> None:
         out.sum().backward()
 
 
+def check_logger(logger: str | Callable[..., Any], run_dir: Any) -> Any:
+    """Drive a logger (registered name or factory) through a two-epoch search in ``run_dir`` (a
+    temporary directory): settings, epoch records like metrics.jsonl's, result, ``finalize``;
+    assert no call raises; return the logger."""
+    import warnings
+    from pathlib import Path
+
+    from automm import plugins
+    from automm.loggers import Logger, LoggerContext, Loggers
+
+    factory = plugins.loggers.get(logger) if isinstance(logger, str) else logger
+    made = factory(LoggerContext("search", Path(run_dir), "check"))
+    assert isinstance(made, Logger), f"factory returned {type(made).__name__}, not an automm.loggers.Logger"
+    followers = Loggers([made])
+    definition = plugins.spaces.get("bimodal-deepfake")
+    space = definition.build(definition.config_type.from_dict({"C": 8, "L": 2, "cells": 1, "steps": 1}))
+    setup = {"strategy": {"name": "stgs", "temperature": 10.0},
+             "space": {"name": space.name, "config": space.config.to_dict()}, "settings": {"epochs": 2}}
+    choices = random_architecture(space).choices
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a logger that raises is switched off with a warning
+        with followers.running(setup):
+            for epoch in (1, 2):
+                followers.log_epoch({
+                    "epoch": epoch, "train_loss": 0.7 / epoch, "val_auc": 0.5 + epoch / 10,
+                    "temperature": None, "entropy": {"op": 1.0 / epoch},
+                    "probabilities": {n: {c: 1 / len(ch.candidates) for c in ch.candidates}
+                                      for n, ch in space.choices.items()},
+                    "choices": dict(choices)})
+            followers.log_result({"val_auc": 0.7, "params": 1000, "stopped": "max-epochs"}, 2)
+    return made
+
+
 def check_backbone(backbone: str | Callable[..., Any], batch: int = 2, **options: Any) -> None:
     """Assert the backbone contract: ``modality``, ``taps`` and ``example_input`` attributes, and a
     forward returning every tap as ``(B, channels, L)``."""
@@ -205,7 +238,8 @@ def check_dataset(dataset: str | Any, root: Any = None) -> None:
 def automm_register() -> Iterator[Callable[[str, str, Any], None]]:
     """``register(kind, name, obj)`` into an automm registry for the duration of one test.
 
-    ``kind`` is one of ``strategies``, ``fusion_ops``, ``backbones``, ``spaces``, ``datasets``.
+    ``kind`` is one of ``strategies``, ``fusion_ops``, ``backbones``, ``spaces``, ``datasets``,
+    ``loggers``.
     """
     added: list[tuple[str, str]] = []
 
@@ -228,6 +262,7 @@ def _as_fixture(check: Callable[..., Any]) -> Any:
 
 
 check_fusion_op_fixture = _as_fixture(check_fusion_op)
+check_logger_fixture = _as_fixture(check_logger)
 check_strategy_fixture = _as_fixture(check_strategy)
 check_space_fixture = _as_fixture(check_space)
 check_backbone_fixture = _as_fixture(check_backbone)

@@ -35,3 +35,16 @@ no_verify_option = click.option(
     "--no-verify", is_flag=True,
     help="Skip re-hashing the feature cache's tap data against its fingerprint (and the NaN/"
          "infinity check) on open; the manifest and file shapes are still checked.")
+
+
+def _check_loggers(ctx: click.Context, param: click.Parameter, names: tuple[str, ...]) -> tuple[str, ...]:
+    from automm.loggers import check_logger_names
+
+    check_logger_names(names)
+    return names
+
+
+logger_option = click.option(
+    "--logger", "loggers", multiple=True, metavar="NAME", callback=_check_loggers,
+    help="Follow the run live in this tracker (repeatable): `tensorboard` (extra automm[tensorboard]) "
+         "writes event files into tensorboard/ of the run; plugins add others (automm plugins).")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from automm.cli._run_output import echo_line, echo_next, metric, progress_option
-from automm.cli._types import SEED, no_verify_option
+from automm.cli._types import SEED, logger_option, no_verify_option
 from automm.ir import Architecture, load_architecture
 from automm.train.settings import (
     BALANCE_HELP,
@@ -64,15 +64,17 @@ def _table(metrics: Mapping[str, Any]) -> str:
 @click.option("--precision", type=click.Choice(PRECISIONS), default=RetrainSettings.precision,
               show_default=True, help=PRECISION_HELP)
 @click.option("--resume", is_flag=True, help="Continue an interrupted evaluation in --out.")
+@logger_option
 @progress_option
 @no_verify_option
 def command(arch_json: Path, data: str | None, out: Path | None, epochs: int, batch_size: int, seed: int,
-            device: str, balance: str, precision: str, resume: bool, progress: bool | None,
-            no_verify: bool) -> None:
+            device: str, balance: str, precision: str, resume: bool, loggers: tuple[str, ...],
+            progress: bool | None, no_verify: bool) -> None:
     """Train the architecture in ARCH_JSON from scratch (dropout 0.2), select the epoch on validation,
     report test AUC, accuracy and EER, and write metrics.json, model.safetensors, arch.json,
     history.jsonl and predictions.csv into --out (committed together: a reader never sees two
     runs' files mixed; --out is owned by one process at a time)."""
+    from automm.loggers import LoggerContext, open_loggers
     from automm.train.device import resolve_device
     from automm.train.retraining import retrain
 
@@ -84,8 +86,9 @@ def command(arch_json: Path, data: str | None, out: Path | None, epochs: int, ba
     out = out if out is not None else arch_json.parent / "eval"
     settings = RetrainSettings(epochs=epochs, batch_size=batch_size, seed=seed, device=device,
                                balance=balance, precision=precision)
+    context = LoggerContext("evaluate", out, arch_json.resolve().parent.name)
     result = retrain(arch, cache, settings, out, resume=resume, progress=progress,
-                     on_epoch=lambda r: _print_epoch(r, epochs))
+                     on_epoch=lambda r: _print_epoch(r, epochs), loggers=open_loggers(loggers, context))
     click.echo(_table(result.metrics))
     click.echo(f"wrote {out / 'metrics.json'}, model.safetensors, arch.json, history.jsonl, predictions.csv")
     default_eval = out == arch_json.parent / "eval"

@@ -21,7 +21,7 @@ from click.core import ParameterSource
 from automm import plugins
 from automm.cli._run_output import echo_line, echo_next, metric, progress_option
 from automm.cli._space_options import space_options
-from automm.cli._types import FINITE_FLOAT, SEED, no_verify_option, option_type
+from automm.cli._types import FINITE_FLOAT, SEED, logger_option, no_verify_option, option_type
 from automm.errors import AutommError
 from automm.locking import owned
 from automm.train.settings import (
@@ -34,6 +34,7 @@ from automm.train.settings import (
 )
 
 if TYPE_CHECKING:
+    from automm.loggers import Loggers
     from automm.train.bilevel import SearchResult
 
 STRATEGY_PREFIX = "strategy__"
@@ -188,12 +189,14 @@ def _print_result(result: SearchResult) -> None:
               "launches on a GPU; single-path strategies then run the full mixture).")
 @click.option("--resume", type=click.Path(file_okay=False, path_type=Path), metavar="RUN_DIR",
               help="Continue the interrupted search in RUN_DIR with its recorded settings.")
+@logger_option
 @progress_option
 @no_verify_option
 @click.pass_context
 def command(ctx: click.Context, strategy: str, space_name: str, data: str | None, out: Path | None,
             seed: int, epochs: int, batch_size: int, device: str, entropy_tol: float, patience: int,
-            resume: Path | None, progress: bool | None, no_verify: bool, **extra: Any) -> None:
+            resume: Path | None, loggers: tuple[str, ...], progress: bool | None, no_verify: bool,
+            **extra: Any) -> None:
     """Search an architecture and write RUN_DIR/arch.json (plus metrics.jsonl and checkpoint.pt).
 
     RUN_DIR is owned by one process at a time (a lock file beside it)."""
@@ -201,10 +204,10 @@ def command(ctx: click.Context, strategy: str, space_name: str, data: str | None
     try:
         with owned(run_dir):
             if resume is not None:
-                result = _resume(ctx, run_dir, device, progress)
+                result = _resume(ctx, run_dir, device, progress, loggers)
             else:
                 result = _start(strategy, space_name, data, run_dir, seed, epochs, batch_size, device,
-                                entropy_tol, patience, progress, not no_verify, extra)
+                                entropy_tol, patience, progress, not no_verify, loggers, extra)
     except KeyboardInterrupt:
         click.echo(f"automm: interrupted; continue with: automm search --resume {run_dir}", err=True)
         sys.exit(130)
@@ -213,7 +216,7 @@ def command(ctx: click.Context, strategy: str, space_name: str, data: str | None
 
 def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: int, epochs: int,
            batch_size: int, device: str, entropy_tol: float, patience: int, progress: bool | None,
-           verify: bool, extra: Mapping[str, Any]) -> SearchResult:
+           verify: bool, loggers: tuple[str, ...], extra: Mapping[str, Any]) -> SearchResult:
     from automm.api import check_new_run
     from automm.data.prepare import open_data
     from automm.train.bilevel import search, space_for_cache
@@ -238,7 +241,7 @@ def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: in
     if note:
         click.echo(f"backbone weights of these features: {note}")
     return search(space, method, cache, settings, out, progress=progress,
-                  on_epoch=lambda r: _on_epoch(out, r, epochs))
+                  on_epoch=lambda r: _on_epoch(out, r, epochs), loggers=search_loggers(loggers, out))
 
 
 def _check_setup(path: Path) -> None:
@@ -275,11 +278,19 @@ def _check_setup(path: Path) -> None:
                 raise AutommError(f"{path}: inconsistent checkpoint: best.{key} must be a number")
 
 
-def _resume(ctx: click.Context, run_dir: Path, device: str, progress: bool | None) -> SearchResult:
+def search_loggers(names: tuple[str, ...], run_dir: Path) -> Loggers:
+    """The loggers ``names`` of a search in ``run_dir``."""
+    from automm.loggers import LoggerContext, open_loggers
+
+    return open_loggers(names, LoggerContext("search", run_dir, run_dir.resolve().name))
+
+
+def _resume(ctx: click.Context, run_dir: Path, device: str, progress: bool | None,
+            loggers: tuple[str, ...]) -> SearchResult:
     from automm.train.bilevel import CHECKPOINT, resume_search
 
     ignored = [p.opts[0] for p in ctx.command.get_params(ctx)
-               if p.name not in ("resume", "device", "progress") and p.name is not None
+               if p.name not in ("resume", "device", "progress", "loggers") and p.name is not None
                and ctx.get_parameter_source(p.name) == ParameterSource.COMMANDLINE]
     if ignored:
         click.echo(f"automm: warning: --resume uses the run's recorded settings; ignoring "
@@ -288,4 +299,4 @@ def _resume(ctx: click.Context, run_dir: Path, device: str, progress: bool | Non
     _check_setup(run_dir / CHECKPOINT)
     click.echo(f"resuming {run_dir}")
     return resume_search(run_dir, device=device if explicit else None, progress=progress,
-                         on_epoch=lambda r: _on_epoch(run_dir, r))
+                         on_epoch=lambda r: _on_epoch(run_dir, r), loggers=search_loggers(loggers, run_dir))

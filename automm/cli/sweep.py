@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from automm.sweep.runner import Sweep
 
 SHARED = ("strategy", "space_name", "data", "epochs", "batch_size", "device", "entropy_tol", "patience",
-          "balance", "no_verify")
+          "balance", "no_verify", "loggers")
 """Parameters of ``automm search`` that a sweep takes as they are."""
 
 
@@ -131,7 +131,7 @@ def _plan(settings: dict[str, Any], grids: tuple[str, ...], seeds: str, out: Pat
     evaluate = {"epochs": evaluate_epochs, "batch_size": evaluate_batch_size, "device": settings["device"],
                 "balance": settings["balance"]}
     return Sweep(out, data, strategy, space, tuple(axes), options, config, search, evaluate,
-                 not settings["no_verify"])
+                 not settings["no_verify"], tuple(settings["loggers"]))
 
 
 def _show_progress(progress: bool | None) -> bool:

@@ -9,10 +9,13 @@ import os
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from automm.errors import AutommError
 from automm.sweep.results import EVAL, failed_row, finished_row, point_dir
+
+if TYPE_CHECKING:
+    from automm.loggers import Loggers
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class PointSpec:
     """Fields of :class:`automm.train.RetrainSettings`."""
     verify: bool = True
     threads: int = 1
+    loggers: tuple[str, ...] = ()
+    """Names of the loggers following the point's search and evaluation (``--logger``)."""
 
     @property
     def run_dir(self) -> Path:
@@ -66,6 +71,13 @@ def error_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
+def _loggers(spec: PointSpec, job: str, out: Path) -> Loggers:
+    """The point's loggers for ``job``: one tracker run per point and job, named by its key."""
+    from automm.loggers import LoggerContext, open_loggers
+
+    return open_loggers(spec.loggers, LoggerContext(job, out, spec.key, Path(spec.sweep_dir)))
+
+
 def _search(spec: PointSpec) -> None:
     from automm import api
     from automm.locking import owned
@@ -76,10 +88,12 @@ def _search(spec: PointSpec) -> None:
         if (run / ARCH).is_file():
             return
         if (run / CHECKPOINT).is_file():
-            resume_search(run, device=spec.search.get("device"), progress=False)
+            resume_search(run, device=spec.search.get("device"), progress=False,
+                          loggers=_loggers(spec, "search", run))
         else:
             api.search(spec.data, out=run, strategy=spec.strategy, space=spec.space, config=spec.config,
-                       options=spec.options, verify=spec.verify, progress=False, **spec.search)
+                       options=spec.options, verify=spec.verify, progress=False,
+                       loggers=_loggers(spec, "search", run), **spec.search)
 
 
 def _evaluate(spec: PointSpec) -> None:
@@ -90,4 +104,5 @@ def _evaluate(spec: PointSpec) -> None:
     if (out / "metrics.json").is_file():
         return
     api.evaluate(spec.run_dir / "arch.json", out=out, verify=spec.verify, progress=False,
-                 resume=(out / CHECKPOINT).is_file(), **spec.evaluate)
+                 resume=(out / CHECKPOINT).is_file(), loggers=_loggers(spec, "evaluate", out),
+                 **spec.evaluate)

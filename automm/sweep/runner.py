@@ -37,6 +37,8 @@ class Sweep:
     search: dict[str, Any] = field(default_factory=dict)
     evaluate: dict[str, Any] = field(default_factory=dict)
     verify: bool = True
+    loggers: tuple[str, ...] = ()
+    """Loggers of every point (not recorded: they follow the runs, they do not change them)."""
 
     def record(self) -> dict[str, Any]:
         """sweep.json: the axes and the shared settings (not the device)."""
@@ -59,7 +61,7 @@ class Sweep:
             out.append(PointSpec(
                 point_key(values), values, str(self.out.absolute()), self.data, self.strategy, self.space,
                 {**self.options, **of(STRATEGY)}, {**self.config, **of(SPACE)}, {**self.search, **seed},
-                {**self.evaluate, **seed}, self.verify, threads))
+                {**self.evaluate, **seed}, self.verify, threads, self.loggers))
         return out
 
 

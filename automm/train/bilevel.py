@@ -38,6 +38,7 @@ from automm.errors import CacheError
 from automm.fileio import finite_or_none, write_jsonl
 from automm.ir.architecture import Architecture, save_architecture
 from automm.ir.space import SearchSpace, SpaceDefinition
+from automm.loggers import Loggers
 from automm.nn.network import FusionNetwork, count_parameters
 from automm.strategy.base import Strategy, adam
 from automm.train.balance import class_counts
@@ -92,6 +93,16 @@ def family_entropy(space: SearchSpace, strategy: Strategy, logits: Mapping[str, 
     return out
 
 
+def probabilities(space: SearchSpace, strategy: Strategy, logits: Mapping[str, Tensor]
+                  ) -> dict[str, dict[str, float]]:
+    """Per choice, each candidate's probability ``strategy.probabilities(logits)`` (6 decimals)."""
+    out = {}
+    for name, choice in space.choices.items():
+        p = strategy.probabilities(logits[name].detach()).tolist()
+        out[name] = {str(c): round(v, 6) for c, v in zip(choice.candidates, p, strict=True)}
+    return out
+
+
 def converged(history: list[Mapping[str, Any]], tol: float, patience: int) -> bool:
     """Whether, over each of the last ``patience`` epochs, every family's entropy changed by
     less than ``tol`` and the derived architecture stayed the same, after the total entropy fell
@@ -132,14 +143,14 @@ def space_for_cache(definition: SpaceDefinition, values: Mapping[str, Any], cach
 
 def search(space: SearchSpace, strategy: Strategy, cache: FeatureCache, settings: SearchSettings,
            run_dir: str | os.PathLike[str], *, progress: bool | None = None,
-           on_epoch: EpochCallback | None = None) -> SearchResult:
-    """Run a new search in ``run_dir`` (see the module docstring)."""
-    return _Search(space, strategy, cache, settings, Path(run_dir), progress, on_epoch).run()
+           on_epoch: EpochCallback | None = None, loggers: Loggers | None = None) -> SearchResult:
+    """Run a new search in ``run_dir`` (see the module docstring), followed live by ``loggers``."""
+    return _Search(space, strategy, cache, settings, Path(run_dir), progress, on_epoch, loggers).run()
 
 
 def resume_search(run_dir: str | os.PathLike[str], *, device: str | None = None,
-                  progress: bool | None = None, on_epoch: EpochCallback | None = None
-                  ) -> SearchResult:
+                  progress: bool | None = None, on_epoch: EpochCallback | None = None,
+                  loggers: Loggers | None = None) -> SearchResult:
     """Continue the search whose checkpoint is in ``run_dir`` with its recorded settings
     (optionally on another ``device``); a finished search just rewrites its arch.json."""
     run = Path(run_dir)
@@ -157,7 +168,7 @@ def resume_search(run_dir: str | os.PathLike[str], *, device: str | None = None,
     settings = SearchSettings(**setup["settings"])
     if device is not None:
         settings = dataclasses.replace(settings, device=device)
-    search_run = _Search(space, strategy, cache, settings, run, progress, on_epoch)
+    search_run = _Search(space, strategy, cache, settings, run, progress, on_epoch, loggers)
     check_state(run / CHECKPOINT, state, {**search_run.state(), "setup": {}, "best": None})
     with restoring(run / CHECKPOINT):
         search_run.load(state)
@@ -189,9 +200,10 @@ class _Search:
 
     def __init__(self, space: SearchSpace, strategy: Strategy, cache: FeatureCache,
                  settings: SearchSettings, run_dir: Path, progress: bool | None,
-                 on_epoch: EpochCallback | None) -> None:
+                 on_epoch: EpochCallback | None, loggers: Loggers | None = None) -> None:
         self.space, self.strategy, self.cache, self.settings = space, strategy, cache, settings
         self.run_dir, self.progress, self.on_epoch = run_dir, progress, on_epoch
+        self.loggers = loggers if loggers is not None else Loggers()
         self.device = resolve_device(settings.device)
         self.data = load_splits(cache, ("train", "val"), space.taps, self.device, balance=settings.balance)
         for split in self.data.values():
@@ -253,10 +265,12 @@ class _Search:
     def run(self) -> SearchResult:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_jsonl(self.run_dir / METRICS, self.history)
-        with RunProgress(self.settings.epochs, self.epoch, self.progress) as self.bar:
-            self._loop()
-        arch = self.result_architecture()
-        save_architecture(arch, self.run_dir / ARCH)
+        with self.loggers.running(self.setup()):
+            with RunProgress(self.settings.epochs, self.epoch, self.progress) as self.bar:
+                self._loop()
+            arch = self.result_architecture()
+            save_architecture(arch, self.run_dir / ARCH)
+            self.loggers.log_result(arch.metrics, self.epoch)
         return SearchResult(arch, self.run_dir, self.history, self.finished)
 
     def _loop(self) -> None:
@@ -273,6 +287,7 @@ class _Search:
                 self.finished = "max-epochs"
             save_checkpoint(self.run_dir / CHECKPOINT, self.state(), "search")
             write_jsonl(self.run_dir / METRICS, self.history)
+            self.loggers.log_epoch(record)
             if self.on_epoch is not None:
                 self.on_epoch(record)
 
@@ -315,6 +330,7 @@ class _Search:
             "val_loss": supernet["loss"], "val_acc": supernet["acc"], "val_auc": supernet["auc"],
             "temperature": temperature,
             "entropy": family_entropy(self.space, self.strategy, self.logits),
+            "probabilities": probabilities(self.space, self.strategy, self.logits),
             "derived_val_acc": derived["acc"], "derived_val_auc": derived["auc"],
             "lr": self.weight_opt.param_groups[0]["lr"],
             "seconds": start.seconds,

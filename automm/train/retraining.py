@@ -30,6 +30,7 @@ from automm.errors import AutommError, CacheError
 from automm.fileio import atomic_path, carry_over, finite_or_none, write_json, write_jsonl, write_text
 from automm.ir.architecture import Architecture, build_space_for, save_architecture
 from automm.locking import owned
+from automm.loggers import Loggers
 from automm.nn.network import FusionNetwork, count_parameters
 from automm.strategy.base import adam
 from automm.train.balance import class_counts
@@ -107,23 +108,27 @@ def check_compatible(arch: Architecture, cache: FeatureCache) -> None:
 
 def retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
             out_dir: str | os.PathLike[str], *, resume: bool = False, progress: bool | None = None,
-            on_epoch: EpochCallback | None = None) -> RetrainResult:
+            on_epoch: EpochCallback | None = None, loggers: Loggers | None = None) -> RetrainResult:
     """Train ``arch``'s derived network from scratch on ``cache`` and write ``out_dir``
-    (owned by this process meanwhile: see :mod:`automm.locking`)."""
+    (owned by this process meanwhile: see :mod:`automm.locking`), followed live by ``loggers``."""
     out = Path(out_dir)
-    with owned(out):
-        return _retrain(arch, cache, settings, out, resume, progress, on_epoch)
+    loggers = loggers if loggers is not None else Loggers()
+    setup = {"arch": arch.to_dict(), "data": data_record(cache), "settings": dataclasses.asdict(settings)}
+    with owned(out), loggers.running(setup):
+        result = _retrain(arch, cache, settings, out, resume, progress, on_epoch, setup, loggers)
+        loggers.log_result(result.metrics, settings.epochs)
+    return result
 
 
 def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings, out: Path,
-             resume: bool, progress: bool | None, on_epoch: EpochCallback | None) -> RetrainResult:
+             resume: bool, progress: bool | None, on_epoch: EpochCallback | None, setup: dict[str, Any],
+             loggers: Loggers) -> RetrainResult:
     check_compatible(arch, cache)
     space = build_space_for(arch)
     device = resolve_device(settings.device)
     data = load_splits(cache, ("train", "val", "test"), space.taps, device, balance=settings.balance)
     if data["train"].num_batches(settings.batch_size, train=True) == 0:
         raise CacheError(f"{cache.path}: the 'train' split needs at least 2 samples")
-    setup = {"arch": arch.to_dict(), "data": data_record(cache), "settings": dataclasses.asdict(settings)}
     seed_everything(settings.seed)
     network = FusionNetwork(space, arch, dropout=settings.dropout).to(device)
     optimizer = adam(network.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
@@ -196,6 +201,7 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
             "rng": rng_state(generator), "best": best, "best_network": best_state,
             "history": history, "seconds": clock.seconds}, "evaluation")
         write_jsonl(out / "history.jsonl", history)
+        loggers.log_epoch(record)
         if on_epoch is not None:
             on_epoch(record)
     run_bar.close()

@@ -18,7 +18,14 @@ from automm import hookspecs, plugins
 from automm.cli import AutommGroup
 from automm.errors import PluginError
 from automm.plugins import add_plugin_commands, register_plugin, unregister_plugin
-from automm.testing import check_backbone, check_dataset, check_fusion_op, check_space, check_strategy
+from automm.testing import (
+    check_backbone,
+    check_dataset,
+    check_fusion_op,
+    check_logger,
+    check_space,
+    check_strategy,
+)
 
 HOOKS = sorted(n for n, _ in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("automm_"))
 
@@ -145,3 +152,23 @@ def test_unknown_hook_is_refused():
     from automm.plugins import plugin_manager
 
     assert not plugin_manager().has_plugin("typo")
+
+
+def test_automm_register_loggers(plugin, tmp_path):
+    from automm.loggers import Logger, LoggerContext, open_loggers
+
+    class Lines(Logger):
+        def __init__(self, context):
+            self.path = context.run_dir / f"{context.name}.txt"
+
+        def log_metrics(self, metrics, step):
+            with self.path.open("a") as f:
+                f.write(f"{step} {metrics.get('val_auc', metrics.get('result/val_auc'))}\n")
+
+    plugin("lines-plugin", automm_register_loggers=lambda register: register("lines", Lines))
+    assert plugins.loggers.entry("lines").plugin == "lines-plugin"
+    check_logger("lines", tmp_path)
+    assert (tmp_path / "check.txt").read_text() == "1 0.6\n2 0.7\n2 0.7\n"  # epochs, then the result
+    loggers = open_loggers(["lines"], LoggerContext("evaluate", tmp_path, "run"))
+    loggers.log_epoch({"epoch": 3, "val_auc": 0.5, "choices": None})
+    assert (tmp_path / "run.txt").read_text() == "3 0.5\n"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 import types
 from pathlib import Path
 
 from automm import hookspecs
 from automm.cli._reference import render_reference
 from automm.plugins import plugin_infos, register_plugin, unregister_plugin
-from automm.testing import check_strategy
+from automm.testing import check_logger, check_strategy
 
 DOCS = Path(__file__).parents[2] / "docs"
 HOOKS = sorted(n for n, _ in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("automm_"))
@@ -55,3 +56,24 @@ def test_strategy_example_from_the_guide_works():
         assert strategy.current == 1.0
     finally:
         unregister_plugin("guide-strategy")
+
+
+def test_logger_example_from_the_guide_works(tmp_path, monkeypatch):
+    """The MLflow logger of the guide against a stand-in ``mlflow`` module that records its calls."""
+    calls = []
+    mlflow = types.ModuleType("mlflow")
+    for name in ("set_experiment", "start_run", "log_params", "log_metrics", "log_dict", "end_run"):
+        setattr(mlflow, name, lambda *args, _name=name, **kwargs: calls.append((_name, args, kwargs)))
+    monkeypatch.setitem(sys.modules, "mlflow", mlflow)
+    module = types.ModuleType("guide_logger")
+    exec(compile(example("logger"), "docs/plugins.md", "exec"), module.__dict__)
+    register_plugin(module, "guide-logger")
+    try:
+        check_logger("mlflow", tmp_path)
+    finally:
+        unregister_plugin("guide-logger")
+    epoch = ["log_metrics", "log_dict"]
+    assert [c[0] for c in calls] == ["set_experiment", "start_run", "log_params", *epoch * 2, "log_metrics",
+                                     "end_run"]
+    assert calls[1][2] == {"run_name": "check/search"} and calls[-1][1] == ("FINISHED",)
+    assert calls[3][1:] == (({"train_loss": 0.7, "val_auc": 0.6, "entropy/op": 1.0},), {"step": 1})
