@@ -55,7 +55,8 @@ def main() -> None:
     from automm_deepfake.demo import DemoSpec, generate_demo
     from automm_media.audio import LogSpectrogram
     from automm_media.decode import read_audio, read_frames
-    from automm_media.extract import ExtractSettings, FeatureExtractor, extract
+    from automm_media.extract import extract
+    from automm_media.extractor import ExtractSettings, FeatureExtractor
 
     device = torch.device(args.device)
     with tempfile.TemporaryDirectory() as tmp:

@@ -20,6 +20,7 @@ from automm.cli import search as search_cli
 from automm.cli._run_output import echo_line, echo_next
 from automm.cli._space_options import space_options
 from automm.errors import AutommError
+from automm.extras import require_ray
 from automm.train.settings import RetrainSettings
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def command(grids: tuple[str, ...], seeds: str, out: Path | None, evaluate_epoch
     if ray_address and executor != "ray":
         raise AutommError("--ray-address applies to --executor ray")
     if executor == "ray":
-        executors.require_ray()
+        require_ray()
     sweep = _plan(settings, grids, seeds, out, evaluate_epochs, evaluate_batch_size, extra)
     out = sweep.out
     total = len(sweep.specs())
@@ -125,7 +126,7 @@ def _plan(settings: dict[str, Any], grids: tuple[str, ...], seeds: str, out: Pat
         if axis.name in options or axis.name in config:
             raise AutommError(f"--{axis.name.replace('_', '-')} and --grid {axis.name}=...: give one")
     out = out if out is not None else Path("sweeps") / "-".join((strategy, *(a.name for a in axes[:-1])))
-    data = str(resolve_data(settings["data"], definition).absolute())
+    data = str(resolve_data(settings["data"]).absolute())
     search = {k: settings[k] for k in ("epochs", "batch_size", "entropy_tol", "patience", "device",
                                        "balance")}
     evaluate = {"epochs": evaluate_epochs, "batch_size": evaluate_batch_size, "device": settings["device"],

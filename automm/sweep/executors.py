@@ -18,12 +18,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from pathlib import Path
 from typing import Any
 
-from automm.errors import AutommError
 from automm.sweep.point import PointSpec, run_point
 from automm.sweep.results import failed_row
 
 OnRow = Callable[[dict[str, Any]], None]
-RAY_EXTRA = "pip install 'automm[ray]'"
 
 
 def available_cores() -> int:
@@ -73,14 +71,6 @@ def run_local(specs: Sequence[PointSpec], on_row: OnRow, *, workers: int) -> Non
         pool.shutdown(wait=False, cancel_futures=True)  # the workers exit with this process
         raise
     pool.shutdown()
-
-
-def require_ray() -> None:
-    """Raise a one-line error naming the extra unless Ray Tune can be imported."""
-    try:
-        import ray.tune  # noqa: F401
-    except ImportError as exc:
-        raise AutommError(f"--executor ray needs Ray Tune ({exc}); install it with: {RAY_EXTRA}") from None
 
 
 def _trial(config: dict[str, Any], specs: dict[str, PointSpec]) -> dict[str, Any]:

@@ -40,7 +40,7 @@ def dataset_cache(dataset: Path) -> Path:
     """The feature cache of a dataset directory, extracted with default settings on first use
     into ``<user cache>/extracted/<name>-<hash of its path>``."""
     require_plugin("media", f"extracting features of {dataset}")
-    from automm_media.extract import ExtractSettings
+    from automm_media.extractor import ExtractSettings
 
     root = dataset.resolve()
     key = hashlib.sha256(f"{root}|{ExtractSettings().key()}".encode()).hexdigest()[:12]

@@ -146,7 +146,9 @@ def extract_command(dataset_dirs: tuple[str, ...], out: str, dataset: str | None
     import torch
 
     from automm_media.backbone_set import chosen_backbones, parse_pairs
-    from automm_media.extract import ExtractSettings, check_protocol, extract
+    from automm_media.extract import extract
+    from automm_media.extractor import ExtractSettings
+    from automm_media.planning import check_protocol
 
     roots = dataset_dirs + train_dirs
     check_protocol(protocol, roots, test_dirs)

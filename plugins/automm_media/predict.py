@@ -13,8 +13,9 @@ import torch
 from automm.errors import ArchitectureError, DataError
 from automm.ir import build_space_for, load_architecture
 from automm.nn.network import FusionNetwork
+from automm.train.device import resolve_device
 from automm_media.decode import SkipVideo
-from automm_media.extract import EXTRACTOR, ExtractSettings, FeatureExtractor, resolve_device
+from automm_media.extractor import EXTRACTOR, ExtractSettings, FeatureExtractor
 
 
 class Predictor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from automm_media.extract import ExtractSettings
+from automm_media.extractor import ExtractSettings
 from click.testing import CliRunner
 from videokit import face_frames, speech, write_video
 
@@ -65,7 +65,7 @@ def test_weights_for_a_backbone_without_a_weights_option_is_one_line(automm_regi
     weights = tmp_path / "w.pt"
     torch.save({}, weights)
     settings = ExtractSettings(backbones=(("audio", "loudness"),), weights=(("audio", str(weights)),))
-    from automm_media.extract import FeatureExtractor
+    from automm_media.extractor import FeatureExtractor
 
     with pytest.raises(DataError, match="backbone 'loudness' takes no weights file"):
         FeatureExtractor(settings)

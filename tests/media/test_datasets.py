@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 from automm_deepfake.datasets import FakeAVCeleb, RealFakeFolder, SwanDF, read_fakeavceleb_meta
-from automm_media.extract import assign_splits, check_protocol, detect_layout, list_jobs, protocol_name
+from automm_media.planning import assign_splits, check_protocol, list_jobs, protocol_name
 
+from automm.data.dataset import detect_layout
 from automm.errors import DataError
 
 HEADER = "source,target1,target2,method,category,type,race,gender,path"

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from automm_deepfake.datasets import FAKEAVCELEB_CATEGORIES
 from automm_deepfake.demo import DemoSpec, _identity_clips, select_identities
-from automm_media.extract import detect_layout
 from click.testing import CliRunner
 from probe import held_out_identity_auc
 
 from automm.cli import cli
 from automm.data import FeatureCache
+from automm.data.dataset import detect_layout
 
 pytestmark = pytest.mark.slow
 

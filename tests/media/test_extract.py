@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from automm_media.extract import extract, split_warnings
+from automm_media.extract import extract
+from automm_media.planning import split_warnings
 from click.testing import CliRunner
 from videokit import TINY, face_frames, speech, write_video
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import automm_deepfake.datasets as datasets
 import pytest
-from automm_media.extract import assign_splits, list_jobs
+from automm_media.planning import assign_splits, list_jobs
 
 HEADER = "source,target1,target2,method,category,type,race,gender,path"
 CATEGORIES = {"RealVideo-RealAudio": ("A", 500, False), "FakeVideo-RealAudio": ("C", 9709, True),

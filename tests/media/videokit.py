@@ -6,7 +6,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-from automm_media.extract import ExtractSettings
+from automm_media.extractor import ExtractSettings
 
 TINY = ExtractSettings(frames=2, crop=64, positions=4)
 """Fast extraction settings for tests."""

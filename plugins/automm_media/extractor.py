@@ -1,0 +1,151 @@
+"""The per-video feature extractor and the settings that determine its features."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import automm
+from automm.errors import DataError
+from automm_media.audio import LogSpectrogram
+from automm_media.backbone_set import DEFAULT_BACKBONES, build_backbone, check_backbones, describe
+from automm_media.decode import SkipVideo, load_clip
+from automm_media.faces import FaceAligner
+
+EXTRACTOR = "automm_media/1"
+
+
+@dataclass(frozen=True)
+class ExtractSettings:
+    """Everything that determines the features of one video.
+
+    ``backbones``: ``(modality, backbone name)`` pairs; ``weights``: ``(modality, file)`` pairs
+    (modalities without one are randomly initialised with ``seed`` + their position).
+    ``image_weights``/``audio_weights`` (the first form) are folded into ``weights``.
+    """
+
+    frames: int = 8
+    crop: int = 112
+    positions: int = 16
+    min_seconds: float = 1.0
+    seed: int = 0
+    image_weights: str | None = None
+    audio_weights: str | None = None
+    backbones: tuple[tuple[str, str], ...] = DEFAULT_BACKBONES
+    weights: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.frames < 1 or self.crop < 32 or self.positions < 1:
+            raise DataError(f"invalid extraction settings: frames={self.frames}, crop={self.crop}, "
+                            f"positions={self.positions}")
+        weights = dict((str(m), str(w)) for m, w in self.weights)
+        weights.update((m, w) for m, w in (("image", self.image_weights), ("audio", self.audio_weights)) if w)
+        object.__setattr__(self, "backbones", tuple((str(m), str(n)) for m, n in self.backbones))
+        object.__setattr__(self, "weights", tuple(weights.items()))
+        object.__setattr__(self, "image_weights", None)
+        object.__setattr__(self, "audio_weights", None)
+        check_backbones(self.backbones, self.weights)
+
+    def weights_for(self, modality: str) -> str | None:
+        """The weights file of ``modality``'s backbone, if any."""
+        return dict(self.weights).get(modality)
+
+    def key(self) -> str:
+        """A digest of the settings (weights by content), naming the partial-results folder
+        (the default backbones without weights digest as before they could be chosen)."""
+        record: dict[str, Any] = asdict(self)
+        record["weights"] = [[m, _file_digest(w)] for m, w in self.weights]
+        if self.backbones == DEFAULT_BACKBONES:
+            del record["backbones"]
+        if not self.weights:
+            del record["weights"]
+        return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_source(cls, source: dict[str, Any]) -> ExtractSettings:
+        """The settings recorded in a cache manifest's ``source``."""
+        try:
+            return cls(**source["settings"])
+        except (KeyError, TypeError) as exc:
+            raise DataError(f"feature source lacks extraction settings ({exc}); "
+                            "was it written by automm extract?") from None
+
+
+def _file_digest(path: str) -> str:
+    from automm_media.backbones import file_sha256
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: no such weights file")
+    return file_sha256(p)
+
+
+class FeatureExtractor:
+    """One video file -> ``{tap: (channels, positions)}``; the single code path of ``extract``
+    and ``predict``. Unusable videos raise :class:`SkipVideo`."""
+
+    def __init__(self, settings: ExtractSettings, device: str | torch.device = "cpu") -> None:
+        self.settings = settings
+        self.device = torch.device(device)
+        self.aligner = FaceAligner(settings.crop, device=self.device)
+        self.spectrogram = LogSpectrogram().to(self.device)
+        self.backbones = {m: build_backbone(m, name, L=settings.positions, weights=settings.weights_for(m),
+                                            seed=settings.seed + k).to(self.device)
+                          for k, (m, name) in enumerate(settings.backbones)}
+        taps = [tap for b in self.backbones.values() for tap, _ in b.taps]
+        if len(set(taps)) != len(taps):
+            raise DataError(f"the backbones' tap names repeat: {', '.join(taps)}")
+        self.seconds = {"decode": 0.0, "faces": 0.0, "backbones": 0.0}
+
+    @property
+    def taps(self) -> list[tuple[str, int]]:
+        """``(name, channels)`` of every tap, in the order of the backbones."""
+        return [tap for b in self.backbones.values() for tap in b.taps]
+
+    def source(self) -> dict[str, Any]:
+        """Provenance for the manifest: settings, face and audio front ends, backbones, versions."""
+        import av
+        import torchvision
+
+        return {
+            "extractor": EXTRACTOR,
+            "frames": self.settings.frames,
+            "L": self.settings.positions,
+            "settings": asdict(self.settings),
+            "settings_key": self.settings.key(),
+            "face": self.aligner.describe(),
+            "audio": LogSpectrogram.describe(),
+            "backbones": {m: describe(self.backbones[m], name, self.settings.weights_for(m),
+                                      self.settings.seed + k)
+                          for k, (m, name) in enumerate(self.settings.backbones)},
+            "versions": {"automm": automm.__version__, "torch": torch.__version__,
+                         "torchvision": torchvision.__version__, "av": av.__version__},
+        }
+
+    @torch.inference_mode()
+    def __call__(self, path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+        t0 = time.perf_counter()
+        clip = load_clip(path, self.settings.frames, min_seconds=self.settings.min_seconds)
+        t1 = time.perf_counter()
+        inputs = {}
+        if "image" in self.backbones:
+            inputs["image"] = self.aligner(clip.frames).unsqueeze(0)
+        if "audio" in self.backbones:
+            inputs["audio"] = self.spectrogram(torch.from_numpy(clip.audio).to(self.device)).unsqueeze(0)
+        t2 = time.perf_counter()
+        taps = {name: t for m, backbone in self.backbones.items() for name, t in backbone(inputs[m]).items()}
+        out = {name: t[0].float().cpu().numpy() for name, t in taps.items()}
+        t3 = time.perf_counter()
+        for key, dt in zip(self.seconds, (t1 - t0, t2 - t1, t3 - t2), strict=True):
+            self.seconds[key] += dt
+        if not all(np.isfinite(a).all() for a in out.values()):
+            raise SkipVideo("error", "features are not finite")
+        return out

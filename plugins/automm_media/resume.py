@@ -1,0 +1,112 @@
+"""Resuming an extraction: the key of a dataset listing, per-video partial results
+(``CACHE_DIR/.partial/<settings key>/<name>.npz`` or ``.json`` for a skipped video, written
+atomically as each video finishes) and whether a finished cache is intact."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from automm.data import FeatureCache
+from automm.errors import CacheError, DataError
+from automm.fileio import atomic_path, read_json, write_json
+from automm_media.decode import SkipVideo
+from automm_media.extractor import FeatureExtractor
+from automm_media.planning import Job
+
+
+def listing_key(jobs: Sequence[Job], fractions: Sequence[float], seed: int, method: str, linked: str) -> str:
+    """A digest of the videos (ids, roles, sizes, times) and the split parameters."""
+    h = hashlib.sha256(json.dumps([list(fractions), seed, method, linked]).encode())
+    for j in jobs:
+        st = j.sample.path.stat() if j.sample.path.exists() else None
+        h.update(f"{j.sample.id}|{j.role}|{st and st.st_size}|{st and st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def cache_intact(cache: Path) -> bool:
+    """Whether ``cache`` opens and verifies as a complete feature cache."""
+    try:
+        FeatureCache.open(cache)
+    except CacheError:
+        return False
+    return True
+
+
+def up_to_date(out: Path, settings_key: str, listing: str) -> dict[str, Any] | None:
+    """The manifest of the cache ``out`` when it is intact and was extracted with these settings
+    from this listing (nothing to do), else None."""
+    manifest = out / "manifest.json"
+    if not (manifest.is_file() and cache_intact(out)):
+        return None
+    old = read_json(manifest, DataError)
+    source = old.get("source", {})
+    if source.get("settings_key") == settings_key and source.get("dataset", {}).get("listing_key") == listing:
+        return old
+    return None
+
+
+Features = dict[str, np.ndarray]
+"""A video's features by tap."""
+
+
+def load_partial(jobs: Sequence[Job], partial: Path
+                 ) -> tuple[dict[str, Features], dict[str, dict[str, Any]], list[tuple[Job, str]]]:
+    """The partial results in ``partial``: features and skip records by sample id, and the
+    ``(job, partial name)`` pairs still to extract (a damaged features file is extracted again)."""
+    features: dict[str, dict[str, np.ndarray]] = {}
+    skipped: dict[str, dict[str, Any]] = {}
+    todo = []
+    for job in jobs:
+        name = partial_name(job)
+        done = load_features(partial / f"{name}.npz") if (partial / f"{name}.npz").is_file() else None
+        if done is not None:
+            features[job.sample.id] = done
+        elif (partial / f"{name}.json").is_file():
+            skipped[job.sample.id] = read_json(partial / f"{name}.json", DataError)
+        else:
+            todo.append((job, name))
+    return features, skipped, todo
+
+
+def partial_name(job: Job) -> str:
+    """The file name (without suffix) of a video's partial result: its id, size and time."""
+    p = job.sample.path
+    st = p.stat() if p.exists() else None
+    raw = f"{job.sample.id}\0{st and st.st_size}\0{st and st.st_mtime_ns}"
+    return hashlib.sha1(raw.encode()).hexdigest()[:24]
+
+
+def _save_features(path: Path, features: dict[str, np.ndarray]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **{k.replace("/", "__"): v for k, v in features.items()})
+
+
+def load_features(path: Path) -> dict[str, np.ndarray] | None:
+    """The features in a partial file; None when it is damaged."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k.replace("__", "/"): z[k] for k in z.files}
+    except (OSError, ValueError, EOFError):
+        return None  # damaged partial file: extract again
+
+
+def extract_one(extractor: FeatureExtractor, job: Job, name: str, partial: Path
+                ) -> tuple[dict[str, np.ndarray] | None, dict[str, Any] | None]:
+    """Features of one video saved to ``partial`` (or its skip record): never raises for a bad video."""
+    try:
+        feats = extractor(job.sample.path)
+        _save_features(partial / f"{name}.npz", feats)
+        return feats, None
+    except Exception as exc:  # one bad video is never fatal
+        kind = exc.kind if isinstance(exc, SkipVideo) else "error"
+        reason = str(exc) if isinstance(exc, SkipVideo) else f"{type(exc).__name__}: {exc}"
+        record = {"id": job.sample.id, "path": str(job.sample.path), "kind": kind, "reason": reason}
+        if kind != "error":  # unexpected errors are retried by the next run
+            write_json(partial / f"{name}.json", record)
+        return None, record
