@@ -96,7 +96,7 @@ def search(data: PathLike | None = None, *, out: PathLike, strategy: str = "stgs
     loop = _settings(SearchSettings, settings)
     check_new_run(Path(out))
     followers = _loggers(loggers, "search", Path(out), Path(out))
-    cache = open_data(None if data is None else os.fspath(data), definition, verify=verify)
+    cache = open_data(None if data is None else os.fspath(data), verify=verify)
     return run_search(space_for_cache(definition, config or {}, cache), method, cache, loop, out,
                       progress=progress, loggers=followers)
 

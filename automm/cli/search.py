@@ -232,7 +232,7 @@ def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: in
     method = factory(**params)
     check_new_run(out)
     device_used = resolve_device(device)
-    cache = open_data(data, definition, verify=verify)
+    cache = open_data(data, verify=verify)
     for line in cache.notes:
         click.echo(f"automm: note: {line}", err=True)
     space = space_for_cache(definition, values, cache)

@@ -11,7 +11,7 @@ _EXPORTS = {
     "DatasetLayout": ".dataset",
     "MediaSample": ".dataset",
     "detect_layout": ".dataset",
-    "identity_disjoint_split": ".dataset",
+    "identity_disjoint_split": ".splits",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = sorted(_EXPORTS)

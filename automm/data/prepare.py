@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from automm.errors import CacheError
 
@@ -14,16 +14,12 @@ if TYPE_CHECKING:
     from automm.ir import Architecture
 
 
-def resolve_data(data: str | None, definition: Any = None) -> Path:
+def resolve_data(data: str | None) -> Path:
     """The feature-cache directory for ``--data`` (None: the plugins' default data).
 
-    A space definition with its own ``prepare_data`` (the first space contract) is asked
-    first; then a directory with a ``manifest.json`` is used as is; then the
-    ``automm_prepare_data`` hook answers (e.g. a dataset directory or the demo corpus).
+    A directory with a ``manifest.json`` is used as is; anything else the ``automm_prepare_data``
+    hook answers (e.g. a dataset directory or the demo corpus).
     """
-    legacy = getattr(definition, "prepare_data", None)
-    if legacy is not None:
-        return Path(legacy(data))
     if data is not None and (Path(data) / "manifest.json").is_file():
         return Path(data)
     from automm.plugins import plugin_manager
@@ -37,11 +33,11 @@ def resolve_data(data: str | None, definition: Any = None) -> Path:
                      "installed plugin can extract")
 
 
-def open_data(data: str | None, definition: Any = None, *, verify: bool = True) -> FeatureCache:
+def open_data(data: str | None, *, verify: bool = True) -> FeatureCache:
     """:func:`resolve_data`, opened."""
     from automm.data.cache import FeatureCache
 
-    return FeatureCache.open(resolve_data(data, definition), verify=verify)
+    return FeatureCache.open(resolve_data(data), verify=verify)
 
 
 def evaluation_cache(arch: Architecture, where: str | os.PathLike[str], data: str | None, *,
@@ -49,7 +45,6 @@ def evaluation_cache(arch: Architecture, where: str | os.PathLike[str], data: st
     """The cache to evaluate ``arch`` on: ``data`` (:func:`resolve_data`), else the searched cache
     recorded in its provenance (``where`` names the arch.json in errors); a cache other than the
     searched one gets a ``warn`` line."""
-    from automm import plugins
     from automm.data.cache import FeatureCache
 
     recorded = arch.provenance.get("data")
@@ -60,7 +55,7 @@ def evaluation_cache(arch: Architecture, where: str | os.PathLike[str], data: st
             raise CacheError(f"{where}: the searched feature cache {path or '(not recorded)'} "
                              "is not available; pass --data")
         return FeatureCache.open(path, verify=verify)
-    cache = open_data(data, plugins.spaces.get(arch.space), verify=verify)
+    cache = open_data(data, verify=verify)
     if recorded.get("fingerprint") and recorded["fingerprint"] != cache.fingerprint:
         warn(f"{cache.path} is not the feature cache the architecture was searched on (fingerprints differ)")
     return cache

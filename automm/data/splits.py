@@ -12,14 +12,16 @@ then moves them while that brings the split sizes closer to the fractions (FakeA
 link its whole cast, which grouping alone would put in one split).
 
 ``random``: videos are shuffled per label and dealt by the fractions (stratified, seeded).
+
+:func:`identity_disjoint_split` keeps every group of linked identities whole (synthetic caches).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -32,6 +34,28 @@ LINKED = ("drop", "keep")
 DROP_COST = 1e-4
 """Weight of the dropped fraction in the local search (sizes matter first, then fewer drops)."""
 PASSES = 12
+
+H = TypeVar("H", bound=Hashable)
+
+
+class UnionFind(Generic[H]):
+    """Groups of linked items (identities a sample links): ``union`` two, ``find`` a group's root."""
+
+    def __init__(self) -> None:
+        self.parent: dict[H, H] = {}
+
+    def find(self, a: H) -> H:
+        """The root of ``a``'s group (``a`` itself when never linked)."""
+        parent = self.parent
+        parent.setdefault(a, a)
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    def union(self, a: H, b: H) -> None:
+        """Link ``b``'s group into ``a``'s (the root of ``a`` stays the root)."""
+        self.parent[self.find(b)] = self.find(a)
 
 
 @dataclass
@@ -82,6 +106,40 @@ def split_samples(samples: Sequence[MediaSample], fractions: Sequence[float] = (
         plan.counts[name] = row
     plan.notes = _notes(plan, f, labels, method, len({s.identity for s in samples}))
     return plan
+
+
+def identity_disjoint_split(
+    samples: Sequence[MediaSample],
+    fractions: Sequence[float] = (0.7, 0.15, 0.15),
+    seed: int = 0,
+) -> dict[str, str]:
+    """Assign each sample id to train/val/test so that no identity is in two splits.
+
+    Identities linked by a sample (e.g. source and target of a face swap) form one
+    group; groups are shuffled with ``seed`` and dealt to the splits until each split
+    reaches its fraction of the samples.
+    """
+    linked = UnionFind[str]()
+    for s in samples:
+        for other in s.identities[1:]:
+            linked.union(s.identities[0], other)
+    groups: dict[str, list[MediaSample]] = {}
+    for s in samples:
+        groups.setdefault(linked.find(s.identity), []).append(s)
+    keys = sorted(groups)
+    random.Random(seed).shuffle(keys)
+    total = len(samples)
+    targets = [f * total for f in fractions]
+    counts = [0.0] * len(SPLITS)
+    out: dict[str, str] = {}
+    for key in keys:
+        # the split furthest below its target takes the next group (a zero fraction takes none)
+        k = max((i for i in range(len(SPLITS)) if targets[i] > 0),
+                key=lambda i: (targets[i] - counts[i]) / targets[i])
+        for s in groups[key]:
+            out[s.id] = SPLITS[k]
+        counts[k] += len(groups[key])
+    return out
 
 
 def _random(labels: np.ndarray, f: np.ndarray, seed: int) -> np.ndarray:
@@ -216,20 +274,13 @@ class _IdentityProblem:
         larger ones alone) in seeded order, each to the split furthest below its share of the
         samples kept so far. Returns the assignment and the identities the search may move."""
         n_ids = len(self.names)
-        parent = list(range(n_ids))
-
-        def find(a: int) -> int:
-            while parent[a] != a:
-                parent[a] = parent[parent[a]]
-                a = parent[a]
-            return a
-
+        linked = UnionFind[int]()
         for p, others in zip(self.primary, self.others_of, strict=True):
             for o in others:
-                parent[find(o)] = find(int(p))
+                linked.union(int(p), o)
         groups: dict[int, list[int]] = {}
         for u in range(n_ids):
-            groups.setdefault(find(u), []).append(u)
+            groups.setdefault(linked.find(u), []).append(u)
         size = np.bincount(self.primary, minlength=n_ids)
         limit = float(self.f[self.f > 0].min()) * self.labels.size
         units, movable = [], []

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from automm.data.cache import write_cache
-from automm.data.dataset import MediaSample, identity_disjoint_split
+from automm.data.dataset import MediaSample
+from automm.data.splits import identity_disjoint_split
 
 RESNET_LIKE_CHANNELS = (4, 8, 16, 32)
 """Default tap channels: the four ResNet stages, scaled down 16x for speed."""

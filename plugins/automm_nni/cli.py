@@ -97,7 +97,7 @@ def search(args: tuple[str, ...], strategy: str, space_name: str, data: str | No
     with owned(out):
         if (out / ARCH).exists():
             raise AutommError(f"{out}: already holds a search; choose another --out")
-        cache = open_data(data, definition, verify=not no_verify)
+        cache = open_data(data, verify=not no_verify)
         space = space_for_cache(definition, values, cache)
         click.echo(f"searching {space_name} with NNI {strategy} on {cache.path} -> {out}")
         click.echo(f"settings: {json.dumps(dataclasses.asdict(settings))}")

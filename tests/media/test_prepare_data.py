@@ -55,14 +55,6 @@ def test_no_data_means_the_demo_corpus_made_once(space, folder_dataset, tmp_path
     assert "preparing" not in capsys.readouterr().err
 
 
-def test_a_space_of_the_first_contract_still_prepares_its_own_data(tmp_path):
-    class Legacy:
-        def prepare_data(self, data):
-            return tmp_path / f"from-{data}"
-
-    assert resolve_data("x", Legacy()) == tmp_path / "from-x"
-
-
 def test_with_media_blocked_datasets_and_the_demo_say_they_need_it(folder_dataset, tmp_path):
     code = ("from automm.data.prepare import resolve_data\n"
             "import sys\n"
