@@ -8,7 +8,6 @@ or ``fail`` (some command will not run), a detail and, unless ok, the fix.
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -22,7 +21,6 @@ from pathlib import Path
 from automm.fileio import user_cache_dir
 
 OK, WARN, FAIL = "ok", "warn", "fail"
-MTCNN_WEIGHTS = ("pnet.pt", "rnet.pt", "onet.pt")
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,8 @@ def _reinstall() -> str:
     return f"pip install --force-reinstall {pinned_torch_set()}"
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` of ``exc``."""
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
@@ -70,7 +69,7 @@ def check_torch() -> Check:
 
         torch.ones(2).sum().item()
     except Exception as exc:
-        return Check("torch", FAIL, _first_line(exc), _reinstall())
+        return Check("torch", FAIL, first_line(exc), _reinstall())
     return Check("torch", OK, f"torch {torch.__version__}")
 
 
@@ -83,7 +82,7 @@ def check_torchaudio() -> Check:
 
         torchaudio.transforms.Spectrogram(n_fft=64)(torch.zeros(1, 256))
     except Exception as exc:
-        return Check("torchaudio", FAIL, _first_line(exc), _reinstall())
+        return Check("torchaudio", FAIL, first_line(exc), _reinstall())
     if _base(torchaudio.__version__) != _base(torch.__version__):
         return Check("torchaudio", FAIL, f"torchaudio {torchaudio.__version__} was not built for torch "
                      f"{torch.__version__}", _reinstall())
@@ -98,35 +97,12 @@ def check_torchvision() -> Check:
 
         torchvision.ops.nms(torch.tensor([[0.0, 0.0, 1.0, 1.0]]), torch.tensor([1.0]), 0.5)
     except Exception as exc:
-        return Check("torchvision", FAIL, _first_line(exc), _reinstall())
+        return Check("torchvision", FAIL, first_line(exc), _reinstall())
     vision, core = _base(torchvision.__version__), _base(torch.__version__)
     if vision[:2] != (0, core[1] + 15):
         return Check("torchvision", FAIL, f"torchvision {torchvision.__version__} was not built for torch "
                      f"{torch.__version__}", _reinstall())
     return Check("torchvision", OK, f"torchvision {torchvision.__version__}")
-
-
-def check_pyav() -> Check:
-    """PyAV decodes video and audio with its bundled FFmpeg."""
-    try:
-        import av
-    except Exception as exc:
-        return Check("pyav", FAIL, _first_line(exc), "pip install --force-reinstall 'av>=12'")
-    ffmpeg = getattr(av, "ffmpeg_version_info", "unknown")
-    return Check("pyav", OK, f"PyAV {av.__version__} with FFmpeg {ffmpeg}")
-
-
-def check_mtcnn() -> Check:
-    """The MTCNN face-detector weights that ship inside facenet-pytorch's wheel."""
-    fix = "pip install --force-reinstall 'facenet-pytorch==2.5.3'"
-    spec = importlib.util.find_spec("facenet_pytorch")
-    if spec is None or not spec.submodule_search_locations:
-        return Check("mtcnn", FAIL, "facenet-pytorch is not installed", fix)
-    data = Path(next(iter(spec.submodule_search_locations))) / "data"
-    missing = [w for w in MTCNN_WEIGHTS if not (data / w).is_file()]
-    if missing:
-        return Check("mtcnn", FAIL, f"{data}: missing {', '.join(missing)}", fix)
-    return Check("mtcnn", OK, f"MTCNN weights in {data}")
 
 
 def check_graphviz() -> Check:
@@ -138,7 +114,7 @@ def check_graphviz() -> Check:
     try:
         out = subprocess.run([dot, "-V"], capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return Check("graphviz", WARN, f"{dot}: {_first_line(exc)}", fix)
+        return Check("graphviz", WARN, f"{dot}: {first_line(exc)}", fix)
     version = (out.stderr or out.stdout).strip().splitlines()
     return Check("graphviz", OK, version[0] if version else dot)
 
@@ -148,7 +124,7 @@ def check_cuda() -> Check:
     try:
         import torch
     except Exception as exc:
-        return Check("cuda", FAIL, _first_line(exc), _reinstall())
+        return Check("cuda", FAIL, first_line(exc), _reinstall())
     if not torch.cuda.is_available():
         return Check("cuda", OK, f"CPU only (no CUDA GPU); {os.cpu_count()} CPU cores")
     gpus = []
@@ -194,15 +170,32 @@ def check_plugins() -> list[Check]:
     return out
 
 
-CHECKS: tuple[Callable[[], Check], ...] = (
-    check_torch, check_torchaudio, check_torchvision, check_pyav, check_mtcnn, check_graphviz,
-    check_cuda, check_cache_dir,
-)
+def check_plugin_dependencies() -> list[Check]:
+    """The checks plugins contribute (hook ``automm_doctor_checks``), by plugin name; a plugin
+    whose hook raises gets a failed line."""
+    from automm.plugins import plugin_manager
+
+    out = []
+    impls = plugin_manager().hook.automm_doctor_checks.get_hookimpls()
+    for impl in sorted(impls, key=lambda i: i.plugin_name):
+        try:
+            out += list(impl.function())
+        except Exception as exc:
+            name = impl.plugin_name
+            out.append(Check(f"plugin {name}", FAIL, f"automm_doctor_checks raised {first_line(exc)}",
+                             f"fix or block it with AUTOMM_DISABLE_PLUGINS={name}"))
+    return out
+
+
+TORCH_CHECKS: tuple[Callable[[], Check], ...] = (check_torch, check_torchaudio, check_torchvision)
+HOST_CHECKS: tuple[Callable[[], Check], ...] = (check_graphviz, check_cuda, check_cache_dir)
 
 
 def run_checks() -> list[Check]:
-    """Every check, in the order ``automm doctor`` prints them."""
-    return [check() for check in CHECKS] + check_plugins()
+    """Every check, in the order ``automm doctor`` prints them: torch and its companions, what
+    the plugins' components need, the host (Graphviz, CUDA, the cache directory), the plugins."""
+    return ([check() for check in TORCH_CHECKS] + check_plugin_dependencies()
+            + [check() for check in HOST_CHECKS] + check_plugins())
 
 
 def broken_dependency(exc: BaseException) -> str | None:
@@ -228,4 +221,4 @@ def dependency_message(exc: BaseException) -> str | None:
     package = broken_dependency(exc)
     if package is None:
         return None
-    return f"could not load {package} ({_first_line(exc)}); run 'automm doctor' to check the installation"
+    return f"could not load {package} ({first_line(exc)}); run 'automm doctor' to check the installation"

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import pluggy
+
+if TYPE_CHECKING:
+    from automm.diagnostics import Check
 
 hookspec = pluggy.HookspecMarker("automm")
 
@@ -91,4 +94,13 @@ def automm_register_commands(cli: click.Group) -> None:
     """Add commands to the ``automm`` command line.
 
     :param cli: the root click group; call ``cli.add_command(...)``.
+    """
+
+
+@hookspec
+def automm_doctor_checks() -> list[Check]:
+    """Check what the plugin's components need, for ``automm doctor`` (run only there).
+
+    :return: :class:`automm.diagnostics.Check` s, each ``ok``, ``warn`` or ``fail`` with a
+        detail and, unless ok, the fix.
     """

@@ -1,6 +1,6 @@
 """The fault campaign of issue 16, rerun: bad inputs through the CLI, counted by outcome.
 
-Cases (each run in-process with a time limit, :mod:`automm.faults`):
+Cases (each run in-process with a time limit, tests/reliability/faults.py):
 
 - arch.json: every injection point of ``ARCH_KEYS`` set to each of ``BAD_VALUES``, plus
   deep nesting, a FIFO, /dev/zero, invalid UTF-8 (``automm show``, ``render``, ``evaluate``);
@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -34,7 +35,9 @@ import numpy as np
 import torch
 
 from automm.data.synthetic import make_synthetic_cache
-from automm.faults import (
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reliability"))
+from faults import (
     ACCEPTED,
     ARCH_KEYS,
     CHECKPOINT_KEYS,
@@ -54,6 +57,7 @@ from automm.faults import (
     run_cli,
     set_at,
 )
+
 from automm.locking import lock_path
 
 BAD_VALUES: list[Any] = [None, True, -1, 0, 2**64, 10**9, 1.5, "", "x" * 300, "../../x", [], [1, "a"], {},

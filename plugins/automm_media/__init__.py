@@ -36,6 +36,14 @@ def automm_register_backbones(register) -> None:
 
 
 @automm.hookimpl
+def automm_doctor_checks() -> list[Any]:
+    """PyAV and the MTCNN weights."""
+    from automm_media.doctor import check_mtcnn, check_pyav
+
+    return [check_pyav(), check_mtcnn()]
+
+
+@automm.hookimpl
 def automm_register_commands(cli: click.Group) -> None:
     """Add ``extract`` and ``predict``."""
     from automm_media.cli import extract_command, predict_command

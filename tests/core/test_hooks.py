@@ -144,6 +144,17 @@ def test_automm_prepare_data(plugin, tmp_path):
         resolve_data(str(tmp_path / "missing"))
 
 
+def test_automm_doctor_checks(plugin):
+    from automm.diagnostics import FAIL, OK, Check, run_checks
+
+    plugin("probe-checks", automm_doctor_checks=lambda: [Check("probe", OK, "fine")])
+    plugin("broken-checks", automm_doctor_checks=lambda: 1 / 0)
+    checks = {c.name: c for c in run_checks()}
+    assert checks["probe"].status == OK and checks["probe"].detail == "fine"
+    assert checks["plugin broken-checks"].status == FAIL
+    assert "ZeroDivisionError" in checks["plugin broken-checks"].detail
+
+
 def test_unknown_hook_is_refused():
     module = types.ModuleType("typo")
     module.automm_register_fusion_opz = automm.hookimpl(lambda register: None)

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from faults import ACCEPTED, run_cli
 
 from automm.data.synthetic import make_synthetic_cache
-from automm.faults import ACCEPTED, run_cli
 
 TINY = ("--C", "8", "--L", "2", "--cells", "1", "--steps", "1", "--ops", "sum,concat-fc")
 

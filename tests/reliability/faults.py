@@ -30,7 +30,7 @@ CLEAN, TRACEBACK, HANG, WRONG, ACCEPTED, LOST = "clean", "traceback", "hang", "w
 ARCH_KEYS = [(), ("format",), ("space",), ("space", "name"), ("space", "config"), ("choices",), ("metrics",),
              *(("space", "config", k) for k in ("C", "L", "cells", "steps", "ops", "image_taps", "audio_taps",
                                                  "num_classes", "tap_channels", "other")),
-             ("space", "config", "tap_channels", "image/1"), ("choices", "cell1/input0"),
+             ("space", "config", "tap_channels", "image/1"), ("choices", "cell/1/in/1"),
              ("strategy", "name")]
 MANIFEST_KEYS = [(), ("format",), ("taps",), ("classes",), ("samples",), ("fingerprint",), ("source",),
                  ("skipped",), ("taps", "image/1"), ("taps", "image/1", "shape"), ("taps", "image/1", "file"),

@@ -10,12 +10,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from automm.data import FeatureCache
-from automm.errors import AutommError
-from automm.faults import (
+from faults import (
     ACCEPTED,
     ARCH_KEYS,
     CHECKPOINT_KEYS,
@@ -27,6 +22,11 @@ from automm.faults import (
     run_cli,
     set_at,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from automm.data import FeatureCache
+from automm.errors import AutommError
 
 FUZZ = settings(max_examples=20, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

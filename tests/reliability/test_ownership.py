@@ -11,10 +11,10 @@ import sys
 
 import numpy as np
 import pytest
+from faults import ACCEPTED, expect_clean, run_cli
 
 from automm import fileio
 from automm.data import FeatureCache, write_cache
-from automm.faults import ACCEPTED, expect_clean, run_cli
 from automm.locking import lock_path, owned
 
 

@@ -8,11 +8,11 @@ import os
 import numpy as np
 import pytest
 import torch
+from faults import expect_clean as assert_clean
+from faults import make_fifo, nested_json, rewrite_checkpoint, rewrite_json, rewrite_tap, set_at
 
 from automm.data import FeatureCache
 from automm.errors import CacheError
-from automm.faults import expect_clean as assert_clean
-from automm.faults import make_fifo, nested_json, rewrite_checkpoint, rewrite_json, rewrite_tap, set_at
 from automm.report import write_report
 
 # -- arch.json --------------------------------------------------------------------------
