@@ -182,7 +182,8 @@ def check_plugin_dependencies() -> list[Check]:
             out += list(impl.function())
         except Exception as exc:
             name = impl.plugin_name
-            out.append(Check(f"plugin {name}", FAIL, f"automm_doctor_checks raised {first_line(exc)}",
+            out.append(Check(f"checks of plugin {name}", FAIL,
+                             f"automm_doctor_checks raised {first_line(exc)}",
                              f"fix or block it with AUTOMM_DISABLE_PLUGINS={name}"))
     return out
 

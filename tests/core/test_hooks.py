@@ -151,8 +151,8 @@ def test_automm_doctor_checks(plugin):
     plugin("broken-checks", automm_doctor_checks=lambda: 1 / 0)
     checks = {c.name: c for c in run_checks()}
     assert checks["probe"].status == OK and checks["probe"].detail == "fine"
-    assert checks["plugin broken-checks"].status == FAIL
-    assert "ZeroDivisionError" in checks["plugin broken-checks"].detail
+    assert checks["checks of plugin broken-checks"].status == FAIL
+    assert "ZeroDivisionError" in checks["checks of plugin broken-checks"].detail
 
 
 def test_unknown_hook_is_refused():
