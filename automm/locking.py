@@ -69,6 +69,12 @@ def _stale(lock: Path) -> bool:
     return host == socket.gethostname() and not _alive(pid)
 
 
+def in_use(path: str | os.PathLike[str]) -> bool:
+    """Whether a live process owns directory ``path`` now (its lock exists and is not stale)."""
+    lock = lock_path(path)
+    return lock.is_file() and not _stale(lock)
+
+
 @contextmanager
 def owned(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Own directory ``path`` for the duration of the block (see the module docstring).

@@ -17,28 +17,34 @@ import click
                    "or RUN_DIR itself when it holds predictions.csv).")
 @click.option("--compare", is_flag=True,
               help="Overlay the entropy per epoch of every RUN_DIR (the paper's Figure 1b): "
-                   "entropy-compare.png and one entropy-compare-FAMILY.png per choice family.")
+                   "entropy-compare.png, one entropy-compare-FAMILY.png per choice family, and "
+                   "report.html.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Where --compare writes its figures (default: the directory holding the first RUN_DIR).")
 def command(run_dirs: tuple[Path, ...], eval_dir: Path | None, compare: bool, out: Path | None) -> None:
-    """Write entropy, loss/accuracy and ROC figures, the architecture figure and report.md into RUN_DIR
-    (for a sweep directory of `automm sweep`: table.md, heatmaps and the entropy overlay)."""
+    """Write entropy, loss/accuracy and ROC figures, the architecture figure, report.md and report.html
+    (one self-contained page, figures inline) into RUN_DIR (for a sweep directory of `automm sweep`:
+    table.md, heatmaps, the entropy overlay and report.html)."""
     if compare:
         from automm.report.compare import compare_runs
+        from automm.report.study_html import write_compare_html
 
-        written = compare_runs(run_dirs, out if out is not None else run_dirs[0].resolve().parent)
+        where = out if out is not None else run_dirs[0].resolve().parent
+        written = [*compare_runs(run_dirs, where), write_compare_html(run_dirs, where)]
     else:
         if len(run_dirs) > 1:
             raise click.UsageError("one RUN_DIR, or several with --compare")
         from automm.sweep.results import is_sweep_dir
 
         if is_sweep_dir(run_dirs[0]):  # a sweep: its table.md and heatmaps
+            from automm.report.study_html import write_sweep_html
             from automm.report.sweep import write_sweep_report
 
-            written = write_sweep_report(run_dirs[0])
+            written = [*write_sweep_report(run_dirs[0]), write_sweep_html(run_dirs[0])]
         else:
             from automm.report import write_report
+            from automm.report.run_html import write_run_html
 
-            written = write_report(run_dirs[0], eval_dir)
+            written = [*write_report(run_dirs[0], eval_dir), write_run_html(run_dirs[0], eval_dir)]
     for path in written:
         click.echo(f"wrote {path}")

@@ -30,6 +30,11 @@ def run_label(run: Path, strategy: Mapping[str, Any]) -> str:
 def compare_runs(run_dirs: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str]) -> list[Path]:
     """Write ``entropy-compare.png`` and one ``entropy-compare-FAMILY.png`` per choice family
     into ``out_dir`` from the metrics.jsonl of each run (its arch.json names the strategy)."""
+    return entropy_compare_figures(read_runs(run_dirs), out_dir)
+
+
+def read_runs(run_dirs: Sequence[str | os.PathLike[str]]) -> dict[str, list[dict[str, Any]]]:
+    """The metrics.jsonl records of each run (at least two), by :func:`run_label`, in order."""
     if len(run_dirs) < 2:
         raise AutommError("--compare needs at least two run directories")
     runs: dict[str, list[dict[str, Any]]] = {}
@@ -41,4 +46,4 @@ def compare_runs(run_dirs: Sequence[str | os.PathLike[str]], out_dir: str | os.P
         strategy = dict(load_architecture(arch).strategy) if arch.is_file() else {}
         label = run_label(run, strategy)
         runs[label if label not in runs else f"{label} [{len(runs) + 1}]"] = read_jsonl(run / METRICS)
-    return entropy_compare_figures(runs, out_dir)
+    return runs

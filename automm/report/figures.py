@@ -55,10 +55,11 @@ def entropy_figure(records: Sequence[Mapping[str, Any]], out: str | os.PathLike[
 
 
 def entropy_compare_figures(runs: Mapping[str, Sequence[Mapping[str, Any]]],
-                            out_dir: str | os.PathLike[str]) -> list[Path]:
+                            out_dir: str | os.PathLike[str], suffix: str = ".png") -> list[Path]:
     """Entropy per epoch of several runs overlaid (the paper's Figure 1b: STGS against softmax):
     ``entropy-compare.png`` with one panel per choice family, and ``entropy-compare-FAMILY.png``
-    for each family alone. ``runs`` maps a legend label to a run's metrics.jsonl records."""
+    for each family alone (``suffix`` ``.svg``: as SVG). ``runs`` maps a legend label to a run's
+    metrics.jsonl records."""
     families: dict[str, None] = {}
     for records in runs.values():
         for r in records:
@@ -80,8 +81,8 @@ def entropy_compare_figures(runs: Mapping[str, Sequence[Mapping[str, Any]]],
         symbol = FAMILY_SYMBOLS.get(family)
         ax.set(xlabel="epoch", ylabel="entropy (nats)",
                title=f"{family} ({symbol})" if symbol else family)
-    written = [_save(fig, out / "entropy-compare.png")]
-    written += [_save(single, out / f"entropy-compare-{family}.png") for single, family in singles]
+    written = [_save(fig, out / f"entropy-compare{suffix}")]
+    written += [_save(single, out / f"entropy-compare-{family}{suffix}") for single, family in singles]
     return written
 
 
@@ -150,13 +151,16 @@ def legend_below(fig: Figure, handles: Sequence[Artist] = ()) -> Legend | None:
 
 def _save(fig: Figure, out: str | os.PathLike[str]) -> Path:
     """Add the legend (:func:`legend_below`) unless ``fig`` has one, and write ``fig`` to ``out``
-    as a PNG of :data:`DPI`."""
+    as a PNG of :data:`DPI` (as SVG when ``out`` ends in ``.svg``: the HTML report's figures)."""
     path = Path(out)
     if not fig.legends:
         legend_below(fig)
     try:
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=DPI)
+            if path.suffix == ".svg":
+                fig.savefig(tmp, format="svg", metadata={"Date": None})
+            else:
+                fig.savefig(tmp, format="png", dpi=DPI)
     except OSError as exc:
         raise AutommError(f"{path}: cannot write: {exc.strerror or exc}") from None
     return path

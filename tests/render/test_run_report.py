@@ -28,8 +28,12 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
 @pytest.fixture
 def run_dir(tmp_path) -> Path:
     """A run directory as `automm search` writes it (formats of COORDINATION.md), 3 epochs."""
-    run = tmp_path / "run"
-    run.mkdir()
+    return make_run(tmp_path / "run")
+
+
+def make_run(run: Path) -> Path:
+    """The run directory of :func:`run_dir` at ``run``."""
+    run.mkdir(parents=True)
     shutil.copy(DATA / "arch.json", run / "arch.json")
     write_jsonl(run / "metrics.jsonl", [
         {"epoch": e, "train_loss": 0.7 / e, "train_acc": 0.5 + e / 10, "val_loss": 0.8 / e,
