@@ -30,6 +30,8 @@ from automm.train.settings import (
     DEVICES,
     PRECISION_HELP,
     PRECISIONS,
+    SELECT_HELP,
+    SELECTS,
     SearchSettings,
 )
 
@@ -63,10 +65,10 @@ def _component_options(taken: set[str]) -> list[click.Option]:
             [flag, SPACE_PREFIX + field], type=str if is_tuple else option_type(hint), default=None,
             metavar="A,B,..." if is_tuple else None,
             help=f"Space config {field} ({'; '.join(owners)})."))
-    strategies: dict[str, tuple[Any, list[str]]] = {}
+    strategies: dict[str, tuple[Any, dict[str, Any]]] = {}
     for entry in plugins.strategies.entries():
         for option in getattr(entry.obj, "options", ()):
-            strategies.setdefault(option.name, (option, []))[1].append(entry.name)
+            strategies.setdefault(option.name, (option, {}))[1][entry.name] = option.default
     for name, (option, owners) in strategies.items():
         flag = "--" + name.replace("_", "-")
         if flag in taken:
@@ -74,8 +76,16 @@ def _component_options(taken: set[str]) -> list[click.Option]:
         taken.add(flag)
         out.append(click.Option(
             [flag, STRATEGY_PREFIX + name], type=option_type(option.type), default=None,
-            help=f"{option.help} (strategy {', '.join(owners)}; default {option.default})."))
+            help=f"{option.help} ({_defaults(owners)})."))
     return out
+
+
+def _defaults(owners: Mapping[str, Any]) -> str:
+    """Which strategies have an option and their defaults: ``strategy a, b; default 1`` when
+    they agree, else ``strategy a: default 1; b: default 2``."""
+    if len(set(map(str, owners.values()))) == 1:
+        return f"strategy {', '.join(owners)}; default {next(iter(owners.values()))}"
+    return "strategy " + "; ".join(f"{name}: default {value}" for name, value in owners.items())
 
 
 def _show(value: Any) -> str:
@@ -185,6 +195,7 @@ def _print_result(result: SearchResult) -> None:
               help=BALANCE_HELP)
 @click.option("--precision", type=click.Choice(PRECISIONS), default=SearchSettings.precision,
               show_default=True, help=PRECISION_HELP)
+@click.option("--select", type=click.Choice(SELECTS), default=None, help=SELECT_HELP)
 @click.option("--compile", is_flag=True, help="torch.compile the supernet's training steps (fewer kernel "
               "launches on a GPU; single-path strategies then run the full mixture).")
 @click.option("--resume", type=click.Path(file_okay=False, path_type=Path), metavar="RUN_DIR",
@@ -228,7 +239,8 @@ def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: in
     values = _space_values(definition, space_name, extra)
     settings = SearchSettings(epochs=epochs, batch_size=batch_size, seed=seed, entropy_tol=entropy_tol,
                               patience=patience, device=device, balance=extra["balance"],
-                              precision=extra["precision"], compile=extra["compile"])
+                              precision=extra["precision"], compile=extra["compile"],
+                              select=extra["select"])
     method = factory(**params)
     check_new_run(out)
     device_used = resolve_device(device)
@@ -236,6 +248,8 @@ def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: in
     for line in cache.notes:
         click.echo(f"automm: note: {line}", err=True)
     space = space_for_cache(definition, values, cache)
+    for line in method.notes(settings.batch_size):
+        click.echo(f"automm: note: {line}", err=True)
     click.echo(f"searching {space_name} with {strategy} on {cache.path} -> {out} (device {device_used})")
     note = weights_note(cache.manifest.get("source", {}))
     if note:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from automm.sweep.runner import Sweep
 
 SHARED = ("strategy", "space_name", "data", "epochs", "batch_size", "device", "entropy_tol", "patience",
-          "balance", "no_verify", "loggers")
+          "balance", "select", "no_verify", "loggers")
 """Parameters of ``automm search`` that a sweep takes as they are."""
 
 
@@ -128,7 +128,7 @@ def _plan(settings: dict[str, Any], grids: tuple[str, ...], seeds: str, out: Pat
     out = out if out is not None else Path("sweeps") / "-".join((strategy, *(a.name for a in axes[:-1])))
     data = str(resolve_data(settings["data"]).absolute())
     search = {k: settings[k] for k in ("epochs", "batch_size", "entropy_tol", "patience", "device",
-                                       "balance")}
+                                       "balance", "select") if settings[k] is not None}
     evaluate = {"epochs": evaluate_epochs, "batch_size": evaluate_batch_size, "device": settings["device"],
                 "balance": settings["balance"]}
     return Sweep(out, data, strategy, space, tuple(axes), options, config, search, evaluate,

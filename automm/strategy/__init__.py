@@ -4,7 +4,7 @@
 """
 
 from automm._lazy import lazy_exports
-from automm.strategy.options import StrategyOption
+from automm.strategy.options import StrategyOption, arch_options
 
 __getattr__, __dir__ = lazy_exports(__name__, {"Strategy": ".base", "adam": ".base"})
-__all__ = ["Strategy", "StrategyOption", "adam"]
+__all__ = ["Strategy", "StrategyOption", "adam", "arch_options"]

@@ -15,16 +15,19 @@ from torch import Tensor, nn
 from automm.errors import AutommError
 from automm.ir.architecture import Architecture
 from automm.ir.space import INPUT, Choice, SearchSpace
-from automm.strategy.options import StrategyOption
+from automm.strategy.options import ARCH_DEFAULTS, StrategyOption, check_arch_options
 
 
-def adam(params: Iterable[nn.Parameter], **options: Any) -> torch.optim.Adam:
-    """``torch.optim.Adam``, fused (one kernel for all parameters) where every parameter lives on
-    a CPU or CUDA device: the same update, without a Python loop over the parameters."""
+def adam(params: Iterable[nn.Parameter], *, decoupled: bool = False, **options: Any
+         ) -> torch.optim.Optimizer:
+    """``torch.optim.Adam`` (``torch.optim.AdamW`` when ``decoupled``: weight decay applied to the
+    parameters, not added to the gradient), fused (one kernel for all parameters) where every
+    parameter lives on a CPU or CUDA device: the same update, without a Python loop."""
     params = list(params)
     fused = bool(params) and all(isinstance(p, Tensor) and p.device.type in ("cpu", "cuda")
                                  for p in params)
-    return torch.optim.Adam(params, fused=fused or None, **options)
+    kind = torch.optim.AdamW if decoupled else torch.optim.Adam
+    return kind(params, fused=fused or None, **options)
 
 
 class Strategy(ABC):
@@ -37,6 +40,10 @@ class Strategy(ABC):
     options: ClassVar[tuple[StrategyOption, ...]] = ()
     schedule_per_batch: ClassVar[bool] = False
     """Step the weight schedule after every batch (at fractional epochs), not every epoch."""
+    default_select: ClassVar[str] = "best"
+    """How a search picks its result unless ``--select`` says (:mod:`automm.train.bilevel`)."""
+    arch_betas: ClassVar[tuple[float, float]] = (0.5, 0.999)
+    """Adam's betas of the architecture optimiser (:meth:`arch_optimizer`)."""
 
     def __init__(self, **params: Any) -> None:
         known = {o.name: o for o in self.options}
@@ -48,6 +55,7 @@ class Strategy(ABC):
         for key, value in params.items():
             if value is not None:
                 self.params[key] = known[key].type(value)
+        check_arch_options(self.name, self.params)
 
     def init_arch_params(self, space: SearchSpace,
                          generator: torch.Generator | None = None) -> dict[str, nn.Parameter]:
@@ -118,8 +126,12 @@ class Strategy(ABC):
         return {c.name: name for c, name in zip(slots, picked, strict=True)}
 
     def arch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
-        """Optimiser of the architecture logits (paper: Adam, lr 3e-3, weight decay 1e-3)."""
-        return adam(params, lr=3e-3, betas=(0.5, 0.999), weight_decay=1e-3)
+        """Optimiser of the architecture logits: the strategy's ``arch_optimizer``, ``arch_lr`` and
+        ``arch_weight_decay`` options (:func:`automm.strategy.options.arch_options`; a strategy
+        without them: Adam, lr 3e-3, L2 weight decay 1e-3) with :attr:`arch_betas`."""
+        o = ARCH_DEFAULTS | {k: v for k, v in self.params.items() if k in ARCH_DEFAULTS}
+        return adam(params, decoupled=o["arch_optimizer"] == "adamw", lr=o["arch_lr"],
+                    betas=self.arch_betas, weight_decay=o["arch_weight_decay"])
 
     def weight_optimizer(
         self, params: list[nn.Parameter], epochs: int
@@ -134,6 +146,16 @@ class Strategy(ABC):
         """The strategy entry of arch.json: name and parameters."""
         return {"name": self.name, **self.params}
 
+    def search_record(self, batch_size: int) -> dict[str, Any]:
+        """Entries a search at ``batch_size`` adds to the strategy entry of arch.json (what the
+        parameters amount to there); none by default."""
+        return {}
+
+    def notes(self, batch_size: int) -> list[str]:
+        """One-line notes ``automm search`` prints at the start of a search at ``batch_size``
+        (e.g. a parameter capped by the batch); none by default."""
+        return []
+
     def state_dict(self) -> dict[str, Any]:
         """Strategy state for checkpoints (parameters and schedules)."""
         return {"params": dict(self.params)}
@@ -141,3 +163,4 @@ class Strategy(ABC):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict`."""
         self.params.update(state.get("params", {}))
+        check_arch_options(self.name, self.params)

@@ -2,13 +2,20 @@
 
 Per batch: one step of the network weights on a training batch, then one step of the
 architecture logits on a validation batch (the validation batches cycle, reshuffled, for as
-many steps as the training split has batches). After each epoch the architecture is
-derived and scored on validation: its derived network inherits the supernet's weights, is
-fine-tuned for one pass over at most ``FINETUNE_SAMPLES`` training samples (fixed order, fresh
-batch-norm statistics, no randomness) and is then evaluated. Scoring the inherited weights
-as they are (the supernet with one-hot weights) is cheaper but a poor proxy: the supernet's
-later layers are co-adapted to mixtures of candidates. The best derived architecture
-(highest validation accuracy, ties by the lower validation loss) is the result.
+many steps as the training split has batches). After each epoch the architecture is derived
+(its ``choices`` go into the epoch's record). Selection (``SearchSettings.select``):
+
+- ``best``: every epoch's derived architecture is scored on validation: its derived network
+  inherits the supernet's weights, is fine-tuned for one pass over at most ``FINETUNE_SAMPLES``
+  training samples (fixed order, fresh batch-norm statistics, no randomness) and is then
+  evaluated. Scoring the inherited weights as they are (the supernet with one-hot weights) is
+  cheaper but a poor proxy: the supernet's later layers are co-adapted to mixtures of candidates.
+  The best scored architecture is the result (:func:`better_derived`: the higher validation AUC,
+  which a network predicting one class cannot win as it can win accuracy; ties by the lower
+  validation loss, then the later epoch).
+- ``final``: the architecture derived from the final logits is the result (the paper's way),
+  scored once, the same way, when the search ends (for arch.json's metrics): no per-epoch
+  fine-tune, so a search is cheaper.
 
 The run directory holds ``checkpoint.pt`` (every epoch, atomically), ``metrics.jsonl`` (one
 record per epoch) and, when the search ends, ``arch.json``. Search stops when the entropy of
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -53,7 +61,7 @@ from automm.train.checkpoint import (
     set_rng_state,
 )
 from automm.train.device import autocast, resolve_device
-from automm.train.prediction import better, predict
+from automm.train.prediction import predict
 from automm.train.progress import EpochCallback, RunProgress, Stopwatch
 from automm.train.settings import SearchSettings
 from automm.train.steps import inherit_weights, reset_batch_norm, weight_update
@@ -77,6 +85,20 @@ class SearchResult:
     run_dir: Path
     history: list[dict[str, Any]]
     stopped: str  # "converged" or "max-epochs"
+
+
+def better_derived(candidate: Mapping[str, float], best: Mapping[str, float] | None) -> bool:
+    """Selection of derived architectures: the higher validation AUC wins, ties go to the lower
+    validation loss, full ties to ``candidate`` (the later epoch); a missing or NaN score loses."""
+    if best is None:
+        return True
+
+    def key(m: Mapping[str, float]) -> tuple[float, float]:
+        auc, loss = m.get("auc"), m.get("loss")
+        return (-math.inf if auc is None or math.isnan(auc) else auc,
+                -math.inf if loss is None or math.isnan(loss) else -loss)
+
+    return key(candidate) >= key(best)
 
 
 def family_entropy(space: SearchSpace, strategy: Strategy, logits: Mapping[str, Tensor]
@@ -165,7 +187,7 @@ def resume_search(run_dir: str | os.PathLike[str], *, device: str | None = None,
     if cache.fingerprint != setup["data"]["fingerprint"]:
         raise CacheError(f"{cache.path}: the feature cache changed since the search started "
                          "(fingerprint differs); start a new search")
-    settings = SearchSettings(**setup["settings"])
+    settings = SearchSettings(**{"select": "best", **setup["settings"]})  # runs before --select
     if device is not None:
         settings = dataclasses.replace(settings, device=device)
     search_run = _Search(space, strategy, cache, settings, run, progress, on_epoch, loggers)
@@ -201,6 +223,8 @@ class _Search:
     def __init__(self, space: SearchSpace, strategy: Strategy, cache: FeatureCache,
                  settings: SearchSettings, run_dir: Path, progress: bool | None,
                  on_epoch: EpochCallback | None, loggers: Loggers | None = None) -> None:
+        if settings.select is None:
+            settings = dataclasses.replace(settings, select=strategy.default_select)
         self.space, self.strategy, self.cache, self.settings = space, strategy, cache, settings
         self.run_dir, self.progress, self.on_epoch = run_dir, progress, on_epoch
         self.loggers = loggers if loggers is not None else Loggers()
@@ -285,6 +309,8 @@ class _Search:
                 self.finished = "converged"
             elif self.epoch >= self.settings.epochs:
                 self.finished = "max-epochs"
+            if self.finished is not None and self.settings.select == "final":
+                self.select_final(record)
             save_checkpoint(self.run_dir / CHECKPOINT, self.state(), "search")
             write_jsonl(self.run_dir / METRICS, self.history)
             self.loggers.log_epoch(record)
@@ -320,10 +346,11 @@ class _Search:
         with autocast(self.device, s.precision):
             supernet = predict(self.network, val, eval_weights).metrics()
         arch = self.strategy.derive(self.space, self.logits)
-        derived = self.score(arch)
-        if better(derived, self.best):
-            self.best = {"epoch": self.epoch, "choices": dict(arch.choices),
-                         "acc": derived["acc"], "auc": derived["auc"], "loss": derived["loss"]}
+        derived: dict[str, float | None] = dict.fromkeys(("acc", "auc", "loss"))
+        if s.select == "best":
+            derived = self.score(arch)
+            if better_derived(derived, self.best):
+                self.best = self.scored(arch, derived)
         return finite_or_none({
             "epoch": self.epoch,
             "train_loss": float(loss_sum) / seen, "train_acc": float(correct) / seen,
@@ -354,6 +381,19 @@ class _Search:
         loss.backward(inputs=list(self.logits.values()))  # no gradients of the network weights
         self.arch_opt.step()
 
+    def select_final(self, record: dict[str, Any]) -> None:
+        """``final`` selection: score the last epoch's derived architecture (its ``record``, whose
+        derived metrics this fills) and make it the result."""
+        arch = Architecture(self.space.name, self.space.config.to_dict(), record["choices"])
+        derived = self.score(arch)
+        self.best = self.scored(arch, derived)
+        record.update(finite_or_none({"derived_val_acc": derived["acc"], "derived_val_auc": derived["auc"]}))
+
+    def scored(self, arch: Architecture, derived: Mapping[str, float]) -> dict[str, Any]:
+        """The ``best`` entry of the state: ``arch`` and its scores at this epoch."""
+        return {"epoch": self.epoch, "choices": dict(arch.choices),
+                "acc": derived["acc"], "auc": derived["auc"], "loss": derived["loss"]}
+
     def score(self, arch: Architecture) -> dict[str, float]:
         """Validation metrics of ``arch``'s derived network (:func:`score_derived`)."""
         s = self.settings
@@ -369,11 +409,12 @@ class _Search:
         arch = Architecture(self.space.name, self.space.config.to_dict(), self.best["choices"])
         params = count_parameters(FusionNetwork(self.space, arch))
         return arch.replace(
-            strategy={**self.strategy.record(), "seed": self.settings.seed},
+            strategy={**self.strategy.record(), "seed": self.settings.seed,
+                      **self.strategy.search_record(self.settings.batch_size)},
             metrics=finite_or_none({
                 "val_auc": self.best["auc"], "val_acc": self.best["acc"], "params": params,
                 "search_seconds": round(self.clock.seconds, 3), "epochs": self.epoch,
-                "best_epoch": self.best["epoch"], "stopped": self.finished,
+                "select": self.settings.select, "best_epoch": self.best["epoch"], "stopped": self.finished,
                 "balance": self.settings.balance, "class_counts": class_counts(self.cache)}),
             provenance={"automm": __version__, "torch": str(torch.__version__),
                         "data": data_record(self.cache)})

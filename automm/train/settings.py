@@ -15,6 +15,13 @@ BALANCE_HELP = ("Class balance of training: none, class-weight (loss weighted by
                 "frequency) or oversample (classes drawn equally often).")
 
 
+SELECTS = ("best", "final")
+"""How a search picks its result (:mod:`automm.train.bilevel`); ``None``: the strategy's default."""
+SELECT_HELP = ("How the search picks its architecture: best (derive, fine-tune and score on validation "
+               "after every epoch, keep the highest AUC) or final (derive from the final logits, "
+               "scored once; cheaper). Default: the strategy's (best for every built-in strategy).")
+
+
 PRECISIONS = ("fp32", "bf16")
 """Arithmetic of the forward passes: float32, or bfloat16 autocast (:func:`automm.train.device.autocast`)."""
 PRECISION_HELP = ("Arithmetic of the forward passes: fp32, or bf16 (autocast: matrix products and "
@@ -55,11 +62,15 @@ class SearchSettings:
     compile: bool = False
     """``torch.compile`` the supernet's training forward (static shapes: single-path strategies
     then run the full mixture, not only the chosen candidates)."""
+    select: str | None = None
+    """``best`` or ``final`` (:data:`SELECTS`); ``None``: the strategy's ``default_select``."""
 
     def __post_init__(self) -> None:
         check_positive(self, "epochs", "batch_size", "patience")
         check_balance(self.balance)
         check_precision(self.precision)
+        if self.select is not None and self.select not in SELECTS:
+            raise AutommError(f"--select {self.select}: unknown (use {', '.join(SELECTS)})")
         if self.entropy_tol < 0:
             raise AutommError("--entropy-tol must be >= 0")
 

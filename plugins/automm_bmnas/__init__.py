@@ -1,7 +1,8 @@
 """automm_bmnas: BM-NAS (Yin et al., AAAI 2022) as its public reference implementation searches.
 
 - Relaxation: softmax on every choice (:class:`automm_darts.DartsStrategy`), first order.
-- Architecture optimiser: Adam, lr 3e-4, betas (0.5, 0.999), weight decay 1e-3.
+- Architecture optimiser: Adam, lr 3e-4, betas (0.5, 0.999), L2 weight decay 1e-3 (the
+  ``--arch-*`` options' defaults here).
 - Network weights: Adam (lr 1e-3, weight decay 3e-4) with cosine annealing and warm restarts
   (first period 1 epoch, doubling, down to 1e-6), stepped after every batch at fractional
   epochs as the reference steps it.
@@ -25,6 +26,10 @@ from __future__ import annotations
 import automm
 from automm._lazy import lazy_exports
 from automm.registry import LazyComponent
+from automm.strategy import arch_options
+
+OPTIONS = arch_options("adam", lr=3e-4, weight_decay=1e-3)
+"""The options of ``automm search --strategy bmnas``: the architecture optimiser's."""
 
 __getattr__, __dir__ = lazy_exports(__name__, {"BmnasStrategy": ".strategy"})
 
@@ -32,4 +37,4 @@ __getattr__, __dir__ = lazy_exports(__name__, {"BmnasStrategy": ".strategy"})
 @automm.hookimpl
 def automm_register_strategies(register) -> None:
     """Register ``bmnas``."""
-    register("bmnas", LazyComponent("automm_bmnas.strategy:BmnasStrategy", name="bmnas", options=()))
+    register("bmnas", LazyComponent("automm_bmnas.strategy:BmnasStrategy", name="bmnas", options=OPTIONS))

@@ -10,17 +10,15 @@ from torch import Tensor, nn
 
 from automm.ir import SearchSpace
 from automm.strategy import adam
+from automm_bmnas import OPTIONS
 
 
 class BmnasStrategy(DartsStrategy):
     """Softmax relaxation with BM-NAS's optimiser settings and pair-derivation rule."""
 
     name = "bmnas"
-    options = ()
+    options = OPTIONS
     schedule_per_batch = True
-
-    def arch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
-        return adam(params, lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)
 
     def weight_optimizer(
         self, params: list[nn.Parameter], epochs: int

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from automm.ir import Choice, SearchSpace
 from automm.strategy import Strategy
+from automm_darts import OPTIONS
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class DartsStrategy(Strategy):
     """DARTS: ``w = softmax(phi)`` for every choice, in training and evaluation."""
 
     name = "darts"
-    options = ()
+    options = OPTIONS
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

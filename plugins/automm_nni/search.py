@@ -11,8 +11,9 @@ pair per node, on the softmax of NNI's architecture logits, not its Gumbel-noise
 architecture) and scored as ``automm search`` scores it: its derived FusionNetwork inherits the
 supernet's weights (same parameter names), is fine-tuned for one pass over at most
 :data:`automm.train.bilevel.FINETUNE_SAMPLES` training samples and evaluated on the validation
-split. The best epoch's architecture (validation accuracy, ties by loss) goes to arch.json with
-the strategy recorded as ``nni-<name>``; metrics.jsonl has one record per epoch.
+split. The best epoch's architecture (validation AUC, ties by loss:
+:func:`automm.train.bilevel.better_derived`) goes to arch.json with the strategy recorded as
+``nni-<name>``; metrics.jsonl has one record per epoch.
 """
 
 from __future__ import annotations
@@ -44,12 +45,12 @@ from automm.train.bilevel import (
     ARCH,
     METRICS,
     SearchResult,
+    better_derived,
     family_entropy,
     score_derived,
 )
 from automm.train.checkpoint import seed_everything
 from automm.train.device import resolve_device
-from automm.train.prediction import better
 from automm.train.progress import EpochCallback, Stopwatch
 from automm_nni import STRATEGIES
 from automm_nni._nni import (
@@ -243,7 +244,7 @@ class _NniSearch:
         derived = score_derived(self.space, arch, self.model_space, self.data, self.settings.batch_size,
                                 self.device)
         epoch = len(self.history) + 1
-        if better(derived, self.best):
+        if better_derived(derived, self.best):
             self.best = {"epoch": epoch, "choices": dict(arch.choices), "acc": derived["acc"],
                          "auc": derived["auc"], "loss": derived["loss"]}
         record = finite_or_none({

@@ -37,7 +37,7 @@ from __future__ import annotations
 import automm
 from automm._lazy import lazy_exports
 from automm.registry import LazyComponent
-from automm.strategy import StrategyOption
+from automm.strategy import StrategyOption, arch_options
 
 ENSEMBLES = ("split", "max-soft", "max-hard", "mean")
 ALIASES = {"max": "max-hard"}
@@ -49,6 +49,7 @@ OPTIONS = (
     StrategyOption("ensemble", str, "split",
                    "how the M samples combine: split (the batch split over M one-hot architectures), "
                    "max-soft (one-hot of the max soft sample), max-hard (multi-hot mask) or mean"),
+    *arch_options("adamw", lr=3e-3, weight_decay=1e-3),
 )
 """The options of ``automm search --strategy stgs`` (known without importing torch)."""
 

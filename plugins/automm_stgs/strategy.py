@@ -8,10 +8,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from automm_darts.strategy import DartsStrategy
-from torch import Tensor, nn
+from torch import Tensor
 
 from automm.errors import AutommError
-from automm.strategy.base import adam
 from automm_stgs import ALIASES, ENSEMBLES, OPTIONS
 
 
@@ -20,6 +19,7 @@ class StgsStrategy(DartsStrategy):
 
     name = "stgs"
     options = OPTIONS
+    arch_betas = (0.9, 0.999)
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -79,9 +79,20 @@ class StgsStrategy(DartsStrategy):
         group = torch.arange(batch, device=logits.device) * count // batch
         return w[group]
 
-    def arch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
-        """Section 4.3: Adam, lr 3e-3, weight decay 1e-3, momentum (beta1) 0.9."""
-        return adam(params, lr=3e-3, betas=(0.9, 0.999), weight_decay=1e-3)
+    def effective_samples(self, batch_size: int) -> int:
+        """Architectures one step runs: M, but under ``split`` at most one per example."""
+        samples = self.params["samples"]
+        return min(samples, batch_size) if self.params["ensemble"] == "split" else samples
+
+    def search_record(self, batch_size: int) -> dict[str, Any]:
+        return {"effective_samples": self.effective_samples(batch_size)}
+
+    def notes(self, batch_size: int) -> list[str]:
+        samples, runs = self.params["samples"], self.effective_samples(batch_size)
+        if runs == samples:
+            return []
+        return [f"stgs: samples M={samples} > batch {batch_size}: each step runs {runs} architectures "
+                "(one per example)"]
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         super().load_state_dict(state)

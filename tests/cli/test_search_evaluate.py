@@ -42,7 +42,7 @@ def _search(cache_dir: Path, out: Path, tiny_args: tuple[str, ...], *extra: str)
 def test_search_then_evaluate(cache_dir: Path, tiny_args: tuple[str, ...], tmp_path: Path) -> None:
     run = tmp_path / "run"
     result = _search(cache_dir, run, tiny_args, "--strategy", "stgs", "--temperature", "5", "--samples", "3",
-                     "--seed", "3")
+                     "--seed", "3", "--arch-optimizer", "adam", "--arch-lr", "0.01", "--select", "best")
     assert result.exit_code == 0, result.output
     assert f"wrote {run / 'arch.json'}" in result.stdout
     assert f"automm evaluate {run / 'arch.json'} --out {run / 'eval'}" in result.stdout
@@ -51,7 +51,9 @@ def test_search_then_evaluate(cache_dir: Path, tiny_args: tuple[str, ...], tmp_p
     assert "%|" not in result.stderr  # not a terminal: no progress bar, only the epoch lines
     arch = load_architecture(run / "arch.json")
     assert dict(arch.strategy) == {"name": "stgs", "temperature": 5.0, "samples": 3, "ensemble": "split",
-                                   "seed": 3}
+                                   "arch_optimizer": "adam", "arch_lr": 0.01, "arch_weight_decay": 1e-3,
+                                   "seed": 3, "effective_samples": 3}
+    assert arch.metrics["select"] == "best"
     assert arch.config["C"] == 16 and arch.config["tap_channels"]["image/4"] == 32
     assert {"val_auc", "val_acc", "params", "search_seconds", "epochs"} <= set(arch.metrics)
     cache = FeatureCache.open(cache_dir)

@@ -26,10 +26,18 @@ def test_registry_has_the_three_strategies_from_their_plugins():
 
 def test_stgs_options_and_record():
     options = {o.name: (o.type, o.default) for o in StgsStrategy.options}
-    assert options == {"temperature": (float, 10.0), "samples": (int, 15), "ensemble": (str, "split")}
-    assert StgsStrategy(temperature="2.5", samples=3).record() == {
-        "name": "stgs", "temperature": 2.5, "samples": 3, "ensemble": "split"}
-    assert DartsStrategy.options == () and BmnasStrategy.options == ()
+    assert options == {"temperature": (float, 10.0), "samples": (int, 15), "ensemble": (str, "split"),
+                       "arch_optimizer": (str, "adamw"), "arch_lr": (float, 3e-3),
+                       "arch_weight_decay": (float, 1e-3)}
+    assert StgsStrategy(temperature="2.5", samples=3, arch_lr="0.01").record() == {
+        "name": "stgs", "temperature": 2.5, "samples": 3, "ensemble": "split",
+        "arch_optimizer": "adamw", "arch_lr": 0.01, "arch_weight_decay": 1e-3}
+
+
+@pytest.mark.parametrize(("cls", "lr"), [(DartsStrategy, 3e-3), (BmnasStrategy, 3e-4)])
+def test_baselines_have_only_the_architecture_optimiser_options_at_their_settings(cls, lr):
+    assert {o.name: o.default for o in cls.options} == {
+        "arch_optimizer": "adam", "arch_lr": lr, "arch_weight_decay": 1e-3}
 
 
 @pytest.mark.parametrize(("name", "params", "message"), [
@@ -38,6 +46,11 @@ def test_stgs_options_and_record():
     ("stgs", {"temperature": 0.0}, "temperature must be > 0"),
     ("stgs", {"samples": 0}, "samples must be >= 1"),
     ("stgs", {"ensemble": "median"}, "ensemble must be one of split, max-soft, max-hard, mean"),
+    ("darts", {"arch_optimizer": "sgd"}, "arch_optimizer must be one of adam, adamw"),
+    ("stgs", {"arch_lr": 0.0}, "arch_lr must be a finite number > 0"),
+    ("bmnas", {"arch_lr": float("nan")}, "arch_lr must be a finite number > 0"),
+    ("stgs", {"arch_weight_decay": -1e-3}, "arch_weight_decay must be a finite number >= 0"),
+    ("darts", {"arch_weight_decay": float("inf")}, "arch_weight_decay must be a finite number >= 0"),
 ])
 def test_bad_parameters_are_clear_errors(name, params, message):
     with pytest.raises(AutommError, match=message):
