@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from automm import plugins
+from automm import factory, plugins
 from automm.errors import AutommError, UnknownComponentError
 from automm.ir import Architecture, SearchSpace, build_space_for, load_architecture
 
@@ -49,8 +49,7 @@ def list_components(kind: str, pattern: str = "*") -> list[str]:
 def create_space(name: str, **config: Any) -> SearchSpace:
     """The search space ``name`` with config fields ``config`` (defaults elsewhere; validated as
     when read from arch.json)."""
-    definition = plugins.spaces.get(name)
-    return definition.build(definition.config_type.from_dict(config))
+    return factory.create_space(name, config)
 
 
 def build_network(space: SearchSpace | str, architecture: Architecture | PathLike | None = None, *,
@@ -68,15 +67,6 @@ def build_network(space: SearchSpace | str, architecture: Architecture | PathLik
     return FusionNetwork(space, architecture, dropout=dropout)
 
 
-def check_new_run(out: Path) -> None:
-    """Refuse a run directory that already holds a search (one line)."""
-    from automm.train.bilevel import ARCH, CHECKPOINT
-
-    if (out / CHECKPOINT).exists() or (out / ARCH).exists():
-        raise AutommError(f"{out}: already holds a search; continue it with --resume {out} "
-                          "or choose another --out")
-
-
 def search(data: PathLike | None = None, *, out: PathLike, strategy: str = "stgs",
            space: str = "bimodal-deepfake", config: dict[str, Any] | None = None,
            options: dict[str, Any] | None = None, verify: bool = True, progress: bool = False,
@@ -87,12 +77,13 @@ def search(data: PathLike | None = None, *, out: PathLike, strategy: str = "stgs
     (names, as ``--logger``, or :class:`automm.loggers.Loggers`). ``settings`` are fields of
     :class:`automm.train.SearchSettings` (``epochs``, ``batch_size``, ``seed``, ``device``, ...)."""
     from automm.data.prepare import open_data
+    from automm.run.binding import space_for_cache
+    from automm.run.layout import check_new_run
     from automm.train.bilevel import search as run_search
-    from automm.train.bilevel import space_for_cache
     from automm.train.settings import SearchSettings
 
     definition = plugins.spaces.get(space)
-    method = plugins.strategies.get(strategy)(**(options or {}))
+    method = factory.create_strategy(strategy, options)
     loop = _settings(SearchSettings, settings)
     check_new_run(Path(out))
     followers = _loggers(loggers, "search", Path(out), Path(out))

@@ -39,7 +39,8 @@ def run_point(job: Mapping[str, Any]) -> dict[str, Any]:
 
     from automm import plugins
     from automm.data.cache import FeatureCache
-    from automm.train.bilevel import search, space_for_cache
+    from automm.run.binding import space_for_cache
+    from automm.train.bilevel import search
     from automm.train.retraining import retrain
     from automm.train.settings import RetrainSettings, SearchSettings
 

@@ -55,7 +55,8 @@ def run_epoch(job: dict[str, Any]) -> dict[str, Any]:
 
     from automm import plugins
     from automm.data.cache import FeatureCache
-    from automm.train.bilevel import search, space_for_cache
+    from automm.run.binding import space_for_cache
+    from automm.train.bilevel import search
     from automm.train.settings import SearchSettings
 
     torch.set_num_threads(job["threads"])

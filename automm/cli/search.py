@@ -228,9 +228,10 @@ def command(ctx: click.Context, strategy: str, space_name: str, data: str | None
 def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: int, epochs: int,
            batch_size: int, device: str, entropy_tol: float, patience: int, progress: bool | None,
            verify: bool, loggers: tuple[str, ...], extra: Mapping[str, Any]) -> SearchResult:
-    from automm.api import check_new_run
     from automm.data.prepare import open_data
-    from automm.train.bilevel import search, space_for_cache
+    from automm.run.binding import space_for_cache
+    from automm.run.layout import check_new_run
+    from automm.train.bilevel import search
     from automm.train.device import resolve_device
     from automm.train.retraining import weights_note
 
@@ -261,6 +262,7 @@ def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: in
 def _check_setup(path: Path) -> None:
     """Refuse, in one line, a search checkpoint whose recorded setup, best architecture or
     end state is malformed (the rest is checked by :func:`automm.train.bilevel.resume_search`)."""
+    from automm.factory import create_space
     from automm.ir import Architecture
     from automm.train.checkpoint import check_state, load_checkpoint
     from automm.train.settings import SearchSettings
@@ -277,8 +279,7 @@ def _check_setup(path: Path) -> None:
     if best is not None or state.get("finished") is not None:
         check_state(path, best, {"epoch": 0, "choices": {}, "acc": None, "auc": None, "loss": None}, "best")
         space_setup = state["setup"]["space"]
-        definition = plugins.spaces.get(space_setup["name"])
-        space = definition.build(definition.config_type.from_dict(space_setup["config"]))
+        space = create_space(space_setup["name"], space_setup["config"])
         choices = best["choices"]
         if not all(isinstance(v, str) for v in choices.values()):
             raise AutommError(f"{path}: inconsistent checkpoint: best.choices must be strings")
@@ -301,7 +302,8 @@ def search_loggers(names: tuple[str, ...], run_dir: Path) -> Loggers:
 
 def _resume(ctx: click.Context, run_dir: Path, device: str, progress: bool | None,
             loggers: tuple[str, ...]) -> SearchResult:
-    from automm.train.bilevel import CHECKPOINT, resume_search
+    from automm.run.layout import CHECKPOINT
+    from automm.train.bilevel import resume_search
 
     ignored = [p.opts[0] for p in ctx.command.get_params(ctx)
                if p.name not in ("resume", "device", "progress", "loggers") and p.name is not None

@@ -77,11 +77,9 @@ class Architecture:
 
 def build_space_for(arch: Architecture) -> SearchSpace:
     """Rebuild the search space an architecture was selected from (via the space registry)."""
-    from automm import plugins
+    from automm.factory import create_space
 
-    definition = plugins.spaces.get(arch.space)
-    config = definition.config_type.from_dict(dict(arch.config))
-    return definition.build(config)
+    return create_space(arch.space, arch.config)
 
 
 def architecture_from_dict(doc: Any) -> Architecture:

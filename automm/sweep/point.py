@@ -81,7 +81,8 @@ def _loggers(spec: PointSpec, job: str, out: Path) -> Loggers:
 def _search(spec: PointSpec) -> None:
     from automm import api
     from automm.locking import owned
-    from automm.train.bilevel import ARCH, CHECKPOINT, resume_search
+    from automm.run.layout import ARCH, CHECKPOINT
+    from automm.train.bilevel import resume_search
 
     run = spec.run_dir
     with owned(run):
@@ -98,7 +99,7 @@ def _search(spec: PointSpec) -> None:
 
 def _evaluate(spec: PointSpec) -> None:
     from automm import api
-    from automm.train.retraining import CHECKPOINT
+    from automm.run.layout import CHECKPOINT
 
     out = spec.run_dir / EVAL
     if (out / "metrics.json").is_file():

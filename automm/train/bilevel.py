@@ -40,14 +40,16 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from automm import __version__, plugins
+from automm import __version__
 from automm.data.cache import FeatureCache, data_record
 from automm.errors import CacheError
+from automm.factory import create_space, create_strategy
 from automm.fileio import finite_or_none, write_jsonl
 from automm.ir.architecture import Architecture, save_architecture
-from automm.ir.space import SearchSpace, SpaceDefinition
+from automm.ir.space import SearchSpace
 from automm.loggers import Loggers
 from automm.nn.network import FusionNetwork, count_parameters
+from automm.run.layout import ARCH, CHECKPOINT, METRICS
 from automm.strategy.base import Strategy, adam
 from automm.train.balance import class_counts
 from automm.train.batches import SplitData, load_splits
@@ -72,9 +74,6 @@ FINETUNE_SAMPLES = 2048
 FINETUNE_LR = 3e-3
 FINETUNE_WEIGHT_DECAY = 3e-3
 
-CHECKPOINT = "checkpoint.pt"
-METRICS = "metrics.jsonl"
-ARCH = "arch.json"
 
 
 @dataclass
@@ -143,26 +142,6 @@ def converged(history: list[Mapping[str, Any]], tol: float, patience: int) -> bo
     return True
 
 
-def space_for_cache(definition: SpaceDefinition, values: Mapping[str, Any], cache: FeatureCache
-                    ) -> SearchSpace:
-    """The space of ``definition`` with config ``values`` (defaults elsewhere) fitted to ``cache``:
-    a ``tap_channels`` field is filled from the cache's tap shapes and a ``num_classes`` field
-    from its classes. A cache without one of the space's taps is incompatible."""
-    config_type = definition.config_type
-    fields = {f.name for f in dataclasses.fields(config_type)}
-    space = definition.build(config_type.from_dict(dict(values)))  # validates values and op names
-    cache.require_taps(space.taps)
-    fitted = dict(values)
-    if "tap_channels" in fields:
-        fitted["tap_channels"] = {t: cache.taps[t][0] for t in space.taps}
-    if "num_classes" in fields:
-        classes = len(cache.manifest["classes"])
-        if fitted.setdefault("num_classes", classes) != classes:
-            raise CacheError(f"{cache.path}: incompatible cache: {classes} classes, the space config "
-                             f"asks for {fitted['num_classes']}")
-    return definition.build(config_type.from_dict(fitted))
-
-
 def search(space: SearchSpace, strategy: Strategy, cache: FeatureCache, settings: SearchSettings,
            run_dir: str | os.PathLike[str], *, progress: bool | None = None,
            on_epoch: EpochCallback | None = None, loggers: Loggers | None = None) -> SearchResult:
@@ -180,9 +159,8 @@ def resume_search(run_dir: str | os.PathLike[str], *, device: str | None = None,
     setup = state["setup"]
     name, params = setup["strategy"]["name"], dict(setup["strategy"])
     params.pop("name")
-    strategy = plugins.strategies.get(name)(**params)
-    definition = plugins.spaces.get(setup["space"]["name"])
-    space = definition.build(definition.config_type.from_dict(dict(setup["space"]["config"])))
+    strategy = create_strategy(name, params)
+    space = create_space(setup["space"]["name"], setup["space"]["config"])
     cache = FeatureCache.open(setup["data"]["path"])
     if cache.fingerprint != setup["data"]["fingerprint"]:
         raise CacheError(f"{cache.path}: the feature cache changed since the search started "

@@ -32,6 +32,7 @@ from automm.ir.architecture import Architecture, build_space_for, save_architect
 from automm.locking import owned
 from automm.loggers import Loggers
 from automm.nn.network import FusionNetwork, count_parameters
+from automm.run.layout import CHECKPOINT
 from automm.strategy.base import adam
 from automm.train.balance import class_counts
 from automm.train.batches import load_splits
@@ -50,8 +51,6 @@ from automm.train.prediction import Predictions, better, predict
 from automm.train.progress import EpochCallback, RunProgress, Stopwatch
 from automm.train.settings import RetrainSettings
 from automm.train.steps import weight_update
-
-CHECKPOINT = "checkpoint.pt"
 
 
 @dataclass

@@ -84,7 +84,8 @@ def search(args: tuple[str, ...], strategy: str, space_name: str, data: str | No
     from automm.cli.search import _print_result
     from automm.data.prepare import open_data
     from automm.locking import owned
-    from automm.train.bilevel import ARCH, space_for_cache
+    from automm.run.binding import space_for_cache
+    from automm.run.layout import ARCH
     from automm_nni.search import NniSettings, nni_search
 
     definition = plugins.spaces.get(space_name)

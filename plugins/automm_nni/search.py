@@ -38,12 +38,11 @@ from automm.fileio import finite_or_none, write_jsonl
 from automm.ir import Architecture, SearchSpace, save_architecture
 from automm.ir.space import Choice
 from automm.nn import FusionNetwork, count_parameters
+from automm.run.layout import ARCH, METRICS
 from automm.strategy import Strategy
 from automm.train.balance import class_counts
 from automm.train.batches import load_splits
 from automm.train.bilevel import (
-    ARCH,
-    METRICS,
     SearchResult,
     better_derived,
     family_entropy,

@@ -13,8 +13,8 @@ from automm import api, plugins
 from automm.data.cache import FeatureCache
 from automm.errors import AutommError
 from automm.loggers import Logger, Loggers, flatten
+from automm.run.binding import space_for_cache
 from automm.train.bilevel import search as run_search
-from automm.train.bilevel import space_for_cache
 from automm.train.settings import SearchSettings
 
 

@@ -11,8 +11,9 @@ import torch
 
 from automm import plugins
 from automm.data import FeatureCache
+from automm.run.binding import space_for_cache
 from automm.train import RetrainSettings, SearchSettings, bilevel, retrain, retraining, search
-from automm.train.bilevel import converged, space_for_cache
+from automm.train.bilevel import converged
 from automm.train.prediction import better
 
 FULL_POOL = {"C": 16, "L": 2, "cells": 2, "steps": 2,

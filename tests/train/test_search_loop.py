@@ -10,8 +10,8 @@ import torch
 
 from automm import plugins
 from automm.data import FeatureCache
+from automm.run.binding import space_for_cache
 from automm.train import RetrainSettings, SearchSettings, load_splits, resume_search, retrain, search
-from automm.train.bilevel import space_for_cache
 from automm.train.retraining import backbone_params, weights_note
 
 CONTRACT = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_auc", "temperature", "entropy",

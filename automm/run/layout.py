@@ -1,0 +1,21 @@
+"""What a search run directory holds, and refusing to start a search over another."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from automm.errors import AutommError
+
+CHECKPOINT = "checkpoint.pt"
+"""The per-epoch checkpoint of a search (and of an evaluation, in its output directory)."""
+METRICS = "metrics.jsonl"
+"""One record per search epoch."""
+ARCH = "arch.json"
+"""The searched architecture, written when the search ends."""
+
+
+def check_new_run(out: Path) -> None:
+    """Refuse a run directory that already holds a search (one line)."""
+    if (out / CHECKPOINT).exists() or (out / ARCH).exists():
+        raise AutommError(f"{out}: already holds a search; continue it with --resume {out} "
+                          "or choose another --out")
