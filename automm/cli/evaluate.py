@@ -44,9 +44,25 @@ def _table(metrics: Mapping[str, Any]) -> str:
             ("params (with backbones)", metrics["params_with_backbones"]),
             ("backbone weights", metrics["weights"]), ("class balance", metrics.get("balance")),
             *((f"{split} real/fake", "/".join(map(str, n.values())))
-              for split, n in metrics.get("class_counts", {}).items())]
+              for split, n in metrics.get("class_counts", {}).items()),
+            *_threshold_rows(metrics.get("thresholds"))]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {f(v)}" for k, v in rows)
+
+
+def _threshold_rows(thresholds: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
+    """The decision thresholds chosen on validation, each with its test rates."""
+    if not thresholds:
+        return [("thresholds", "none (the validation split lacks a class)")]
+    names = {"eer": "EER", "target_fpr": f"FPR <= {thresholds['target_fpr']['target']:g}"}
+    rows = []
+    for key, name in names.items():
+        point = thresholds[key]
+        test = point.get("test", {})
+        rates = ", ".join(f"{k} {v:.3f}" for k, v in test.items() if v is not None)
+        rows.append((f"threshold ({name} on val)", f"{point['threshold']:.4f}"
+                     + (f" (test {rates})" if rates else "")))
+    return rows
 
 
 @click.command("evaluate")
@@ -63,15 +79,19 @@ def _table(metrics: Mapping[str, Any]) -> str:
               help=BALANCE_HELP)
 @click.option("--precision", type=click.Choice(PRECISIONS), default=RetrainSettings.precision,
               show_default=True, help=PRECISION_HELP)
+@click.option("--target-fpr", type=click.FloatRange(0, 1), default=RetrainSettings.target_fpr,
+              show_default=True, help="False-positive rate of the target-fpr decision threshold (chosen on "
+                                      "validation beside the EER threshold; automm predict --threshold).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted evaluation in --out.")
 @logger_option
 @progress_option
 @no_verify_option
 def command(arch_json: Path, data: str | None, out: Path | None, epochs: int, batch_size: int, seed: int,
-            device: str, balance: str, precision: str, resume: bool, loggers: tuple[str, ...],
-            progress: bool | None, no_verify: bool) -> None:
+            device: str, balance: str, precision: str, target_fpr: float, resume: bool,
+            loggers: tuple[str, ...], progress: bool | None, no_verify: bool) -> None:
     """Train the architecture in ARCH_JSON from scratch (dropout 0.2), select the epoch on validation,
-    report test AUC, accuracy and EER, and write metrics.json, model.safetensors, arch.json,
+    report test AUC, accuracy and EER, choose decision thresholds on validation (EER and
+    --target-fpr), and write metrics.json, model.safetensors, arch.json,
     history.jsonl and predictions.csv into --out (committed together: a reader never sees two
     runs' files mixed; --out is owned by one process at a time)."""
     from automm.loggers import LoggerContext, open_loggers
@@ -85,7 +105,7 @@ def command(arch_json: Path, data: str | None, out: Path | None, epochs: int, ba
     click.echo(f"evaluating {arch_json} on {cache.path} (device {resolve_device(device)})")
     out = out if out is not None else arch_json.parent / "eval"
     settings = RetrainSettings(epochs=epochs, batch_size=batch_size, seed=seed, device=device,
-                               balance=balance, precision=precision)
+                               balance=balance, precision=precision, target_fpr=target_fpr)
     context = LoggerContext("evaluate", out, arch_json.resolve().parent.name)
     result = retrain(arch, cache, settings, out, resume=resume, progress=progress,
                      on_epoch=lambda r: _print_epoch(r, epochs), loggers=open_loggers(loggers, context))
@@ -93,7 +113,8 @@ def command(arch_json: Path, data: str | None, out: Path | None, epochs: int, ba
     click.echo(f"wrote {out / 'metrics.json'}, model.safetensors, arch.json, history.jsonl, predictions.csv")
     default_eval = out == arch_json.parent / "eval"
     report = f"automm report {arch_json.parent}" + ("" if default_eval else f" --eval {out}")
-    echo_next((report, f"automm predict {out} VIDEO..."))
+    echo_next((report, f"automm predict {out} VIDEO...",
+               f"automm export {out} --format onnx -o detector.onnx"))
 
 
 def _print_epoch(record: Mapping[str, Any], epochs: int) -> None:

@@ -51,6 +51,7 @@ from automm.train.prediction import Predictions, better, predict
 from automm.train.progress import EpochCallback, RunProgress, Stopwatch
 from automm.train.settings import RetrainSettings
 from automm.train.steps import weight_update
+from automm.train.thresholds import choose_thresholds
 
 
 @dataclass
@@ -208,6 +209,7 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
     network.load_state_dict(best_state)
     with autocast(device, settings.precision):
         test = predict(network, data["test"])
+        chosen = predict(network, val)
     t = test.metrics()
     if not np.isfinite(test.scores).all() or not math.isfinite(t["loss"]):
         raise AutommError(f"{out}: non-finite test scores (NaN or infinity); no result written")
@@ -224,14 +226,17 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
         "balance": settings.balance, "class_counts": class_counts(cache),
         "train_seconds": round(clock.seconds, 3),
         "data": {"path": setup["data"]["path"], "fingerprint": cache.fingerprint},
+        "thresholds": choose_thresholds(chosen.scores, chosen.labels, settings.target_fpr,
+                                        test.scores, test.labels),
     })
     _write_outputs(out, arch, cache, network, metrics, test, data["test"].ids)
     return RetrainResult(metrics, history, network, test, data["test"].ids)
 
 
 def _comparable(setup: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What must match between a checkpoint and a resumed evaluation (not the device)."""
-    settings = {k: v for k, v in setup["settings"].items() if k != "device"}
+    """What must match between a checkpoint and a resumed evaluation (not the device, nor the
+    target false-positive rate, which only chooses a threshold after training)."""
+    settings = {k: v for k, v in setup["settings"].items() if k not in ("device", "target_fpr")}
     return setup["arch"]["choices"], setup["arch"]["space"], setup["data"]["fingerprint"], settings
 
 

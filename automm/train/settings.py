@@ -89,8 +89,12 @@ class RetrainSettings:
     device: str = "auto"
     balance: str = "class-weight"
     precision: str = "fp32"
+    target_fpr: float = 0.05
+    """The false-positive rate of the ``target-fpr`` decision threshold (:mod:`automm.train.thresholds`)."""
 
     def __post_init__(self) -> None:
         check_positive(self, "epochs", "batch_size")
         check_balance(self.balance)
         check_precision(self.precision)
+        if not 0.0 <= self.target_fpr <= 1.0:
+            raise AutommError("--target-fpr must be in [0, 1]")

@@ -67,11 +67,17 @@ def test_search_then_evaluate(cache_dir: Path, tiny_args: tuple[str, ...], tmp_p
     out = run / "eval"
     assert "epoch 2/2  train loss" in result.stdout and "| val loss" in result.stdout
     assert "%|" not in result.stderr
-    assert result.stdout.splitlines()[-3:] == ["next:", f"  automm report {run}",
-                                               f"  automm predict {out} VIDEO..."]
+    assert result.stdout.splitlines()[-4:] == ["next:", f"  automm report {run}",
+                                               f"  automm predict {out} VIDEO...",
+                                               f"  automm export {out} --format onnx -o detector.onnx"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"test_auc", "test_acc", "test_eer", "params", "params_with_backbones", "val_auc", "val_acc",
-            "best_epoch", "epochs"} <= set(metrics)
+            "best_epoch", "epochs", "thresholds"} <= set(metrics)
+    chosen = metrics["thresholds"]
+    assert chosen["split"] == "val" and chosen["target_fpr"]["target"] == 0.05
+    assert chosen["target_fpr"]["val"]["fpr"] <= 0.05
+    row = next(line for line in result.stdout.splitlines() if line.startswith("threshold (EER on val)"))
+    assert row.split()[4] == f"{chosen['eer']['threshold']:.4f}"
     assert metrics["params"] == arch.metrics["params"] and metrics["params_with_backbones"] is None
     assert len((out / "history.jsonl").read_text().splitlines()) == 2
     with (out / "predictions.csv").open() as f:
