@@ -81,9 +81,9 @@ def main() -> None:
             dt, audio = timed(lambda v=video: read_audio(v))
             record("decode audio (s of audio)", len(audio) / 16000, dt)
             frames, _, _ = read_frames(video, args.frames)
-            dt, points = timed(lambda f=frames: extractor.aligner.landmarks(f))
+            dt, points = timed(lambda f=frames: extractor.preprocess.aligner.landmarks(f))
             record("MTCNN detection", len(frames), dt)
-            dt, crops = timed(lambda f=frames: extractor.aligner(f))
+            dt, crops = timed(lambda f=frames: extractor.preprocess.aligner(f))
             record("detection + alignment", len(frames), dt)
             wave = torch.from_numpy(audio).to(device)
             with torch.inference_mode():

@@ -195,6 +195,11 @@ class FusionNetwork(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(len(plan.head.preds) * self.C, plan.num_classes)
 
+    @property
+    def taps(self) -> list[str]:
+        """The input taps the network reads: those of its architecture (the supernet: every tap)."""
+        return list(self._taps)
+
     def _candidates(self, choice: str) -> tuple[str, ...]:
         if self.fixed is not None:
             return (self.fixed[choice],)

@@ -17,8 +17,8 @@ import automm
 from automm.errors import DataError
 from automm_media.audio import LogSpectrogram
 from automm_media.backbone_set import DEFAULT_BACKBONES, build_backbone, check_backbones, describe
-from automm_media.decode import SkipVideo, load_clip
-from automm_media.faces import FaceAligner
+from automm_media.decode import SkipVideo
+from automm_media.preprocess import Preprocessor
 
 EXTRACTOR = "automm_media/1"
 
@@ -95,15 +95,17 @@ class FeatureExtractor:
     def __init__(self, settings: ExtractSettings, device: str | torch.device = "cpu") -> None:
         self.settings = settings
         self.device = torch.device(device)
-        self.aligner = FaceAligner(settings.crop, device=self.device)
-        self.spectrogram = LogSpectrogram().to(self.device)
+        self.preprocess = Preprocessor([m for m, _ in settings.backbones], frames=settings.frames,
+                                       crop=settings.crop, min_seconds=settings.min_seconds,
+                                       device=self.device)
         self.backbones = {m: build_backbone(m, name, L=settings.positions, weights=settings.weights_for(m),
                                             seed=settings.seed + k).to(self.device)
                           for k, (m, name) in enumerate(settings.backbones)}
         taps = [tap for b in self.backbones.values() for tap, _ in b.taps]
         if len(set(taps)) != len(taps):
             raise DataError(f"the backbones' tap names repeat: {', '.join(taps)}")
-        self.seconds = {"decode": 0.0, "faces": 0.0, "backbones": 0.0}
+        self.seconds = self.preprocess.seconds  # decode and faces, shared with the preprocessor
+        self.seconds["backbones"] = 0.0
 
     @property
     def taps(self) -> list[tuple[str, int]]:
@@ -121,7 +123,7 @@ class FeatureExtractor:
             "L": self.settings.positions,
             "settings": asdict(self.settings),
             "settings_key": self.settings.key(),
-            "face": self.aligner.describe(),
+            "face": self.preprocess.aligner.describe(),
             "audio": LogSpectrogram.describe(),
             "backbones": {m: describe(self.backbones[m], name, self.settings.weights_for(m),
                                       self.settings.seed + k)
@@ -132,20 +134,11 @@ class FeatureExtractor:
 
     @torch.inference_mode()
     def __call__(self, path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-        t0 = time.perf_counter()
-        clip = load_clip(path, self.settings.frames, min_seconds=self.settings.min_seconds)
-        t1 = time.perf_counter()
-        inputs = {}
-        if "image" in self.backbones:
-            inputs["image"] = self.aligner(clip.frames).unsqueeze(0)
-        if "audio" in self.backbones:
-            inputs["audio"] = self.spectrogram(torch.from_numpy(clip.audio).to(self.device)).unsqueeze(0)
-        t2 = time.perf_counter()
+        inputs = self.preprocess(path)
+        start = time.perf_counter()
         taps = {name: t for m, backbone in self.backbones.items() for name, t in backbone(inputs[m]).items()}
         out = {name: t[0].float().cpu().numpy() for name, t in taps.items()}
-        t3 = time.perf_counter()
-        for key, dt in zip(self.seconds, (t1 - t0, t2 - t1, t3 - t2), strict=True):
-            self.seconds[key] += dt
+        self.seconds["backbones"] += time.perf_counter() - start
         if not all(np.isfinite(a).all() for a in out.values()):
             raise SkipVideo("error", "features are not finite")
         return out

@@ -1,26 +1,58 @@
-"""Score new videos with a trained model: rebuild the recorded feature extraction, run the network."""
+"""Score new videos with a trained model: rebuild the recorded feature extraction, run the network,
+label each video at a decision threshold."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from automm.data.names import CLASSES
 from automm.errors import ArchitectureError, DataError
+from automm.fileio import read_json
 from automm.ir import build_space_for, load_architecture
 from automm.nn.network import FusionNetwork
 from automm.train.device import resolve_device
 from automm_media.decode import SkipVideo
+from automm_media.detector import FAKE, Detector
 from automm_media.extractor import EXTRACTOR, ExtractSettings, FeatureExtractor
+from automm_media.preprocess import Preprocessor
+
+
+def label(p_fake: float, threshold: float) -> str:
+    """The class name of the decision at ``threshold`` (fake when ``p_fake >= threshold``)."""
+    return CLASSES[FAKE] if p_fake >= threshold else CLASSES[1 - FAKE]
+
+
+def predict_videos(score: Callable[[str], float], videos: Sequence[str | os.PathLike[str]],
+                   threshold: float | None = None) -> list[dict[str, Any]]:
+    """Per video ``{"video", "p_fake"}`` (with ``"label"`` given a ``threshold``) or
+    ``{"video", "error"}``: one bad video never stops the others."""
+    out: list[dict[str, Any]] = []
+    for v in videos:
+        try:
+            p = score(str(v))
+            if not math.isfinite(p):
+                raise SkipVideo("error", "P(fake) is not finite")
+        except SkipVideo as exc:
+            out.append({"video": str(v), "error": f"{exc.kind}: {exc}"})
+        except Exception as exc:  # one bad video must not stop the others
+            out.append({"video": str(v), "error": f"error: {type(exc).__name__}: {exc}"})
+        else:
+            out.append({"video": str(v), "p_fake": p, **({"label": label(p, threshold)}
+                                                          if threshold is not None else {})})
+    return out
 
 
 class Predictor:
-    """A model directory written by ``automm evaluate`` (``arch.json`` + ``model.safetensors``)
-    and the feature extraction its training cache was made with (``provenance.data.source``)."""
+    """A model directory written by ``automm evaluate`` (``arch.json``, ``model.safetensors`` and
+    ``metrics.json`` with its decision thresholds) and the feature extraction its training cache
+    was made with (``provenance.data.source``)."""
 
     def __init__(self, model_dir: str | os.PathLike[str], *, device: str = "auto",
                  image_weights: str | None = None, audio_weights: str | None = None,
@@ -45,9 +77,7 @@ class Predictor:
                 raise DataError(f"{root}: the rebuilt {modality} backbone ({record['weights']}) differs "
                                 f"from the one the model was trained with (sha256 {have[:12]} != "
                                 f"{str(want)[:12]}); pass --weights {modality}=PATH with the original file")
-        space = build_space_for(self.arch)
-        self.taps = list(space.taps)
-        self.network = FusionNetwork(space, self.arch, dropout=0.2)
+        self.network = FusionNetwork(build_space_for(self.arch), self.arch, dropout=0.2)
         weights_file = root / "model.safetensors"
         try:
             from safetensors.torch import load_file
@@ -67,6 +97,14 @@ class Predictor:
             first = str(exc).strip().splitlines()[0]
             raise ArchitectureError(f"{weights_file}: does not match arch.json: {first}") from None
         self.network.to(self.device).eval()
+        self.detector = Detector(self.extractor.backbones, self.network).eval()
+        self.preprocess = Preprocessor(self.detector.modalities, frames=settings.frames, crop=settings.crop,
+                                       min_seconds=settings.min_seconds, device=self.device)
+        self.metrics_file = root / "metrics.json"
+        metrics = read_json(self.metrics_file, ArchitectureError) if self.metrics_file.is_file() else {}
+        self.metrics: dict[str, Any] = metrics if isinstance(metrics, dict) else {}
+        """The evaluation's ``metrics.json`` (empty when there is none); its ``thresholds`` are
+        the recorded decision thresholds (:mod:`automm.train.thresholds`)."""
 
     def backbone_weights(self) -> dict[str, str]:
         """Modality -> weights label (a file, or ``random-init (seed N)``)."""
@@ -75,21 +113,10 @@ class Predictor:
     @torch.inference_mode()
     def score(self, video: str | os.PathLike[str]) -> float:
         """P(fake) of one video; unusable videos raise :class:`SkipVideo`."""
-        feats = self.extractor(video)
-        missing = [t for t in self.taps if t not in feats]
-        if missing:
-            raise DataError(f"the extractor gives no tap(s) {', '.join(missing)}")
-        batch = {t: torch.from_numpy(feats[t]).unsqueeze(0).to(self.device) for t in self.taps}
-        return float(torch.softmax(self.network(batch), dim=-1)[0, 1])
+        inputs = self.preprocess(video)
+        return float(self.detector(*(inputs[m] for m in self.detector.modalities))[0])
 
-    def predict(self, videos: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
-        """Per video ``{"video", "p_fake"}`` or ``{"video", "error"}``."""
-        out: list[dict[str, Any]] = []
-        for v in videos:
-            try:
-                out.append({"video": str(v), "p_fake": self.score(v)})
-            except SkipVideo as exc:
-                out.append({"video": str(v), "error": f"{exc.kind}: {exc}"})
-            except Exception as exc:  # one bad video must not stop the others
-                out.append({"video": str(v), "error": f"error: {type(exc).__name__}: {exc}"})
-        return out
+    def predict(self, videos: Sequence[str | os.PathLike[str]], threshold: float | None = None
+                ) -> list[dict[str, Any]]:
+        """:func:`predict_videos` with this model."""
+        return predict_videos(self.score, videos, threshold)

@@ -3,37 +3,14 @@
 from __future__ import annotations
 
 import json
-import random
-from pathlib import Path
 
 import pytest
 import torch
 from click.testing import CliRunner
-from safetensors.torch import save_file
+from modelkit import write_model
 
-from automm import plugins
 from automm.cli import cli
 from automm.data import FeatureCache
-from automm.ir import Architecture, save_architecture
-from automm.nn.network import FusionNetwork
-
-
-def write_model(cache: FeatureCache, out: Path, source: dict | None = None) -> FusionNetwork:
-    """What ``automm evaluate`` writes: arch.json (with provenance) and model.safetensors."""
-    definition = plugins.spaces.get("bimodal-deepfake")
-    config = definition.config_type(C=8, L=4, tap_channels={t: c for t, (c, _) in cache.taps.items()})
-    space = definition.build(config)
-    rng = random.Random(0)
-    choices = {n: rng.choice(c.candidates) for n, c in space.choices.items()}
-    data = {"path": str(cache.path), "fingerprint": cache.fingerprint,
-            "source": source if source is not None else cache.manifest["source"]}
-    arch = Architecture(space.name, config.to_dict(), choices, provenance={"data": data})
-    out.mkdir(parents=True)
-    save_architecture(arch, out / "arch.json")
-    torch.manual_seed(0)
-    net = FusionNetwork(space, arch, dropout=0.2).eval()
-    save_file(net.state_dict(), str(out / "model.safetensors"))
-    return net
 
 
 def test_predict_matches_the_network_on_cached_features(folder_dataset, folder_cache, tmp_path):
