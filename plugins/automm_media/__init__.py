@@ -1,5 +1,6 @@
 """Media pipeline: PyAV decoding, MTCNN face alignment, spectrograms, ResNet-34 backbones,
-``automm extract`` (videos -> feature cache) and ``automm predict`` (videos -> P(fake)).
+``automm extract`` (videos -> feature cache), ``automm predict`` (videos -> P(fake) and a label)
+and ``automm export`` (the detector as one TorchScript or ONNX file).
 
 Nothing is downloaded: MTCNN weights ship in facenet-pytorch's wheel and ResNet weights come
 from local files only (random initialisation with a fixed seed otherwise).
@@ -45,8 +46,9 @@ def automm_doctor_checks() -> list[Any]:
 
 @automm.hookimpl
 def automm_register_commands(cli: click.Group) -> None:
-    """Add ``extract`` and ``predict``."""
-    from automm_media.cli import extract_command, predict_command
+    """Add ``extract``, ``predict`` and ``export``."""
+    from automm_media.cli import export_command, extract_command, predict_command
 
     cli.add_command(extract_command)
     cli.add_command(predict_command)
+    cli.add_command(export_command)

@@ -1,4 +1,4 @@
-"""``automm extract`` and ``automm predict``."""
+"""``automm extract``, ``automm predict`` and ``automm export``."""
 
 from __future__ import annotations
 
@@ -174,38 +174,114 @@ def extract_command(dataset_dirs: tuple[str, ...], out: str, dataset: str | None
         click.echo(summary(result))
 
 
+_THRESHOLD_HELP = ("Decision threshold on P(fake): eer or target-fpr (chosen on validation by automm "
+                   "evaluate) or a number in [0, 1]; a video is labelled fake when P(fake) >= it.")
+
+
+def threshold_note(threshold: dict[str, Any], origin: str) -> str:
+    """One line saying which threshold labels the videos and where it comes from."""
+    if threshold["point"] == "given":
+        return f"threshold {threshold['value']:.4f} (given)"
+    point = threshold["point"] + (f" {threshold['target']:g}" if "target" in threshold else "")
+    return f"threshold {threshold['value']:.4f} ({point} on {threshold.get('split')} of {origin})"
+
+
 @click.command("predict")
-@click.argument("model_dir", type=click.Path(file_okay=False))
-@click.argument("videos", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="[MODEL_DIR] VIDEO...")
+@click.option("--model", "model_file", type=_FILE,
+              help="An exported detector (automm export, TorchScript or ONNX) instead of MODEL_DIR: every "
+                   "argument is then a video; needs neither the run directory nor backbone weight files.")
+@click.option("--threshold", help=_THRESHOLD_HELP + " Default: the exported file's; for MODEL_DIR its eer "
+                                                    "threshold (no label if none was recorded).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:k].")
 @click.option("--weights", "weights_specs", multiple=True, metavar="MODALITY=PATH",
               help="Where a modality's backbone weights file is now (repeatable).")
 @click.option("--image-weights", type=_FILE, help="Same as --weights image=PATH.")
 @click.option("--audio-weights", type=_FILE, help="Same as --weights audio=PATH.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @click.pass_context
-def predict_command(ctx: click.Context, model_dir: str, videos: tuple[str, ...], device: str,
-                    weights_specs: tuple[str, ...], image_weights: str | None, audio_weights: str | None,
-                    as_json: bool) -> None:
-    """Print P(fake) for each video with the model in MODEL_DIR (written by automm evaluate).
+def predict_command(ctx: click.Context, paths: tuple[str, ...], model_file: str | None, threshold: str | None,
+                    device: str, weights_specs: tuple[str, ...], image_weights: str | None,
+                    audio_weights: str | None, as_json: bool) -> None:
+    """Print P(fake) and the label at the decision threshold for each video, with the model in
+    MODEL_DIR (the --out directory of automm evaluate) or the exported detector --model FILE.
 
     Exit status 1 when some video could not be scored.
     """
+    from automm.train.thresholds import operating_threshold
     from automm_media.backbone_set import parse_pairs
-    from automm_media.predict import Predictor
+    from automm_media.predict import predict_videos
 
-    predictor = Predictor(model_dir, device=device, image_weights=image_weights, audio_weights=audio_weights,
-                          weights=parse_pairs(weights_specs, "--weights"))
-    results = predictor.predict(videos)
-    if as_json:
-        click.echo(json.dumps({"model": model_dir, "backbones": predictor.backbone_weights(),
-                               "predictions": results}, indent=2))
+    chosen: dict[str, Any] | None
+    if model_file is not None:
+        from automm_media.exported import ExportedDetector
+
+        if weights_specs or image_weights or audio_weights:
+            raise click.UsageError("--weights: an exported detector holds its backbone weights")
+        model: Any = ExportedDetector(model_file, device=device)
+        videos, origin, backbones = paths, model_file, model.description["backbones"]
+        evaluation = model.description["evaluation"]
+        chosen = model.threshold if threshold is None else operating_threshold(
+            threshold, evaluation.get("thresholds"), f"{model_file} (from {evaluation.get('dir')})")
     else:
-        click.echo(backbone_note(predictor.source), err=True)
+        from automm_media.predict import Predictor
+
+        if len(paths) < 2:
+            raise click.UsageError("give MODEL_DIR and at least one VIDEO (or --model FILE VIDEO...)")
+        model = Predictor(paths[0], device=device, image_weights=image_weights, audio_weights=audio_weights,
+                          weights=parse_pairs(weights_specs, "--weights"))
+        videos, origin, backbones = paths[1:], paths[0], model.source["backbones"]
+        recorded = model.metrics.get("thresholds")
+        chosen = (operating_threshold(threshold or "eer", recorded, str(model.metrics_file))
+                  if threshold is not None or recorded else None)
+    results = predict_videos(model.score, videos, None if chosen is None else chosen["value"])
+    if as_json:
+        click.echo(json.dumps({"model": origin, "backbones": {m: r["weights"] for m, r in backbones.items()},
+                               "threshold": chosen, "predictions": results}, indent=2))
+    else:
+        click.echo(backbone_note({"backbones": backbones}), err=True)
+        click.echo(threshold_note(chosen, model.description["evaluation"]["dir"] if model_file else origin)
+                   if chosen else
+                   f"no threshold recorded in {origin} (automm evaluate records them): P(fake) only; "
+                   "--threshold NUMBER labels the videos", err=True)
         for r in results:
             if "error" in r:
                 click.echo(f"automm: error: {r['video']}: {r['error']}", err=True)
             else:
-                click.echo(f"{r['p_fake']:.4f}  {r['video']}")
+                click.echo(f"{r['p_fake']:.4f}  " + (f"{r['label']}  " if "label" in r else "") + r["video"])
     if any("error" in r for r in results):
         ctx.exit(1)
+
+
+@click.command("export")
+@click.argument("eval_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--format", "model_format", type=click.Choice(["torchscript", "onnx"]), required=True,
+              help="torchscript (runs with torch alone) or onnx (opset 17; onnxruntime, extra automm[onnx]).")
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False),
+              help="Model file to write; its description goes beside it as FILE.json.")
+@click.option("--threshold", default="eer", show_default=True, help=_THRESHOLD_HELP)
+@click.option("--weights", "weights_specs", multiple=True, metavar="MODALITY=PATH",
+              help="Where a modality's backbone weights file is now (repeatable).")
+def export_command(eval_dir: str, model_format: str, out: str, threshold: str,
+                   weights_specs: tuple[str, ...]) -> None:
+    """Export the detector of EVAL_DIR (the --out directory of automm evaluate) to one file: both
+    backbones with the weights that made the feature cache and the trained fusion network, mapping
+    preprocessed inputs (face crops, spectrogram) to P(fake), with a dynamic batch dimension.
+
+    The preprocessing specification, tap names, class order and the operating threshold with its
+    provenance are written into the file and beside it (FILE.json). Run it with
+    automm predict --model FILE VIDEO... or from any TorchScript / ONNX runtime (docs/guide.md, Deploy).
+    """
+    from automm.deploy import sidecar_path
+    from automm_media.backbone_set import parse_pairs
+    from automm_media.export import export
+
+    description = export(eval_dir, model_format, out, threshold=threshold,
+                         weights=parse_pairs(weights_specs, "--weights"))
+    inputs = ", ".join(f"{i['name']} {tuple(i['shape'])}" for i in description["inputs"])
+    click.echo(f"wrote {out} ({model_format}) and {sidecar_path(out)}")
+    click.echo(f"inputs: {inputs}; output: p_fake (batch,)")
+    click.echo(threshold_note(description["threshold"], eval_dir))
+    click.echo(backbone_note(description))
+    click.echo("next:")
+    click.echo(f"  automm predict --model {out} VIDEO...")

@@ -18,7 +18,7 @@ from automm.train.device import resolve_device
 
 HEAVY = ("torch", "matplotlib", "torchaudio", "torchvision")
 VERBS = ("search", "evaluate", "report", "render", "show", "plugins", "plugin", "doctor", "extract",
-         "predict", "demo-data", "sweep", "runs")
+         "predict", "export", "demo-data", "sweep", "runs")
 
 
 def python(*code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
