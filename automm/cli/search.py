@@ -161,7 +161,7 @@ def _on_epoch(run_dir: Path, record: Mapping[str, Any], epochs: int | None = Non
 
 
 def _print_result(result: SearchResult) -> None:
-    from automm.train.bilevel import ARCH
+    from automm.run.layout import ARCH
 
     m, run = result.architecture.metrics, result.run_dir
     arch = run / ARCH

@@ -11,8 +11,9 @@ import torch
 
 from automm import plugins
 from automm.data import FeatureCache
+from automm.run.binding import space_for_cache
 from automm.train import SearchSettings, bilevel, search
-from automm.train.bilevel import better_derived, family_entropy, space_for_cache
+from automm.train.bilevel import better_derived, family_entropy
 
 
 def _setup(cache_dir: Path, config: dict, strategy: str = "stgs", **params):
