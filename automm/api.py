@@ -1,7 +1,7 @@
 """A Python API for notebooks (timm-style), exported lazily by :mod:`automm`::
 
     import automm
-    automm.list_components("strategies")            # ['bmnas', 'darts', 'stgs']
+    automm.list_components("strategies")            # ['bmnas', 'darts', 'random', 'stgs']
     space = automm.create_space("bimodal-deepfake", C=16, cells=1)
     net = automm.build_network(space)               # the supernet; with an architecture: derived
     result = automm.search("CACHE", out="runs/a", epochs=3)

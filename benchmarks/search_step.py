@@ -85,7 +85,7 @@ def bench(config: dict, batch: int, strategy_name: str, params: dict, repeats: i
     w_opt, _ = strategy.weight_optimizer(list(net.parameters()), epochs=1)
     a_opt = strategy.arch_optimizer(list(logits.values()))
     arch_inputs = list(logits.values())
-    hard = bool(getattr(strategy, "single_path", False)) and not full
+    hard = strategy.single_path and not full
 
     def weight_step() -> None:
         with torch.no_grad():

@@ -6,8 +6,8 @@ import inspect
 import itertools
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any, ClassVar, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -16,6 +16,8 @@ from automm.errors import AutommError
 from automm.ir.architecture import Architecture
 from automm.ir.space import INPUT, Choice, SearchSpace
 from automm.strategy.options import ARCH_DEFAULTS, StrategyOption, check_arch_options
+
+T = TypeVar("T")
 
 
 def adam(params: Iterable[nn.Parameter], *, decoupled: bool = False, **options: Any
@@ -56,6 +58,29 @@ class Strategy(ABC):
             if value is not None:
                 self.params[key] = known[key].type(value)
         check_arch_options(self.name, self.params)
+
+    @property
+    def single_path(self) -> bool:
+        """Whether training weights are one-hot per example (each example runs one candidate of
+        every choice, as the derived network does): weight steps then run only the chosen
+        candidates. False by default."""
+        return False
+
+    @property
+    def temperature(self) -> float | None:
+        """The relaxation's current temperature, logged every epoch (``None``: none); by default
+        the ``temperature`` parameter, if the strategy has one."""
+        value = self.params.get("temperature")
+        return None if value is None else float(value)
+
+    def step(self, weight_step: Callable[[], T], arch_step: Callable[[], None]) -> T:
+        """One step of the search loop: by default Algorithm 1's alternation, ``weight_step()``
+        (the network weights on a training batch), then ``arch_step()`` (the logits on a
+        validation batch); returns what the weight step returns (loss, outputs, labels).
+        Override to own the update (e.g. no architecture steps)."""
+        result = weight_step()
+        arch_step()
+        return result
 
     def init_arch_params(self, space: SearchSpace,
                          generator: torch.Generator | None = None) -> dict[str, nn.Parameter]:

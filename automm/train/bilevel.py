@@ -33,6 +33,7 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from math import ceil
 from pathlib import Path
 from typing import Any
@@ -218,7 +219,7 @@ class _Search:
         self.weight_opt, self.scheduler = strategy.weight_optimizer(
             list(self.network.parameters()), settings.epochs)
         self.arch_opt = strategy.arch_optimizer(list(self.logits.values()))
-        self.hard = bool(getattr(strategy, "single_path", False)) and not settings.compile
+        self.hard = strategy.single_path and not settings.compile
         self.forward: Callable[..., Tensor] = (
             torch.compile(self.network) if settings.compile else self.network)  # type: ignore[assignment]
         self.generator = torch.Generator().manual_seed(settings.seed)
@@ -298,7 +299,7 @@ class _Search:
     def train_epoch(self) -> dict[str, Any]:
         start = Stopwatch()
         s, train, val = self.settings, self.data["train"], self.data["val"]
-        temperature = self.temperature()
+        temperature = self.strategy.temperature
         train_batches = train.order(s.batch_size, self.generator, train=True)
         val_batches: list[Tensor] = []
         while len(val_batches) < len(train_batches):
@@ -309,11 +310,11 @@ class _Search:
         seen = 0
         with self.bar.epoch(self.epoch, len(train_batches)) as bar:
             for step, (tpos, vpos) in enumerate(zip(train_batches, val_batches, strict=False)):
-                loss, logits, labels = self.weight_step(train, tpos)
+                loss, logits, labels = self.strategy.step(partial(self.weight_step, train, tpos),
+                                                          partial(self.arch_step, val, vpos))
                 loss_sum += loss.detach() * len(tpos)
                 correct += (logits.detach().argmax(dim=1) == labels).sum()
                 seen += len(tpos)
-                self.arch_step(val, vpos)
                 if self.strategy.schedule_per_batch:
                     self.scheduler.step(self.epoch - 1 + (step + 1) / len(train_batches))
                 bar.update(1)
@@ -377,10 +378,6 @@ class _Search:
         s = self.settings
         return score_derived(self.space, arch, self.network, self.data, s.batch_size, self.device,
                              s.precision)
-
-    def temperature(self) -> float | None:
-        value = getattr(self.strategy, "temperature", self.strategy.params.get("temperature"))
-        return None if value is None else float(value)
 
     def result_architecture(self) -> Architecture:
         assert self.best is not None

@@ -20,7 +20,7 @@ def test_the_api_example_of_the_guide_runs(capsys: pytest.CaptureFixture[str]) -
     assert match, "no api example in docs/guide.md"
     exec(compile(match.group(1), "docs/guide.md", "exec"), {})
     out = capsys.readouterr().out
-    assert "['bmnas', 'darts', 'stgs']" in out and "test AUC" in out
+    assert "['bmnas', 'darts', 'random', 'stgs']" in out and "test AUC" in out
 
 
 def test_import_automm_loads_no_torch_until_the_api_is_used() -> None:
