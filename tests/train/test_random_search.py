@@ -9,8 +9,9 @@ import torch
 
 from automm import plugins
 from automm.data import FeatureCache
+from automm.run.binding import space_for_cache
 from automm.train import SearchSettings, search
-from automm.train.bilevel import family_entropy, space_for_cache
+from automm.train.bilevel import family_entropy
 
 
 def test_random_search_never_steps_the_logits_and_stays_uniform(planted_cache: Path, tiny_config: dict,
