@@ -178,3 +178,16 @@ def test_rerunning_with_other_settings_is_refused(local_sweep, cache_dir, tiny_a
     result = CliRunner().invoke(cli, [*args[:-len(tiny_args)], "--C", "8", *tiny_args[2:]])
     assert result.exit_code == 2
     assert "holds a sweep with other settings (config differ)" in result.output
+
+
+def test_report_of_a_sweep_writes_its_page(local_sweep):
+    result = CliRunner().invoke(cli, ["report", str(local_sweep)])
+    assert result.exit_code == 0, result.output
+    html = (local_sweep / "report.html").read_text()
+    for figure in ("fig-heatmap-test_auc", "fig-heatmap-params", "fig-entropy-overlay"):
+        assert f'<figure class="plot" id="{figure}"><svg' in html
+    points = html.split('<table class="sortable" id="points">')[1].split("</table>")[0]
+    assert points.count("<tr>") == 5  # header + the 2x2 grid
+    assert '<a href="points/temperature=5_samples=10_seed=0">temperature=5_samples=10_seed=0</a>' in points
+    test_aucs = [r["test_auc"] for r in rows(local_sweep)]
+    assert all(f'data-sort="{auc!r}"' in points for auc in test_aucs)
