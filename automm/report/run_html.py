@@ -23,6 +23,7 @@ from automm.report.build import (
     _data_sentences,
     _flat_rows,
     _random_init_warning,
+    _summary,
     find_eval_dir,
     random_init_backbones,
     read_jsonl,
@@ -63,7 +64,7 @@ def write_run_html(run_dir: str | os.PathLike[str], eval_dir: str | os.PathLike[
     provenance = [arch.provenance]
     if eval_arch is not None and eval_arch != run / "arch.json" and eval_arch.is_file():
         provenance.append(load_architecture(eval_arch).provenance)
-    body = [f"<h1>Report: {esc(run.name)}</h1>", _settings(arch)]
+    body = [f"<h1>Report: {esc(run.name)}</h1>", f"<p>{inline_markdown(_summary(arch))}</p>"]
     body += [f"<p>{inline_markdown(s)}</p>" for s in _data_sentences(provenance)]
     flagged = list(dict.fromkeys(n for p in provenance for n in random_init_backbones(p)))
     if flagged:
@@ -88,14 +89,6 @@ def _read_object(path: Path) -> dict[str, Any]:
     return record
 
 
-def _settings(arch: Architecture) -> str:
-    config = {k: v for k, v in arch.config.items() if k != "tap_channels"}
-    strategy = dict(arch.strategy)
-    rows = [("space", arch.space), *((f"space: {k}", v) for k, v in config.items()),
-            *((f"strategy: {k}" if k != "name" else "strategy", v) for k, v in strategy.items())]
-    return table(["setting", "value"], rows)
-
-
 def _architecture(arch: Architecture) -> str:
     try:
         svg = architecture_graph(arch).pipe(format="svg").decode("utf-8")
@@ -113,6 +106,7 @@ def _interval(value: Any) -> Any:
 
 
 def _metrics(arch: Architecture, metrics: Mapping[str, Any] | None, evaluation: Path | None) -> list[str]:
+    """Two columns: the test metrics (metrics.json) and the search's validation metrics."""
     out = []
     if metrics is not None:
         with_ci = any(f"{key}_ci" in metrics for key, _ in TEST_KEYS)
@@ -126,20 +120,20 @@ def _metrics(arch: Architecture, metrics: Mapping[str, Any] | None, evaluation: 
         if isinstance(boot, Mapping):
             out.append(f"<p class=\"muted\">Intervals: {esc(boot.get('method'))}, "
                        f"{esc(boot.get('resamples'))} resamples, seed {esc(boot.get('seed'))}.</p>")
-        shown = {key for key, _ in TEST_KEYS} | {f"{key}_ci" for key, _ in TEST_KEYS} | set(APART)
-        rest = _flat_rows_of({k: v for k, v in metrics.items() if k not in shown})
-        out += ["<p>Other values of the evaluation:</p>",
-                table(["metric", "value"], rest, table_id="eval-values")]
-        for key in ("by_category", "by_method"):
-            out += _groups(key.removeprefix("by_"), metrics.get(key))
     elif evaluation is None:
         out.append("<p>No evaluation yet: run <code>automm evaluate</code> and report again for test "
                    "metrics.</p>")
-    rows = _flat_rows_of(arch.metrics)
-    out += ["<p><strong>Search validation</strong> (arch.json): the derived architecture on the "
-            "validation split that also chose it; a guide to the search, not a result.</p>",
-            table(["metric", "value"], rows, table_id="search-metrics")]
-    return out
+    search = ["<p><strong>Search validation</strong> (arch.json): the derived architecture on the "
+              "validation split that also chose it; a guide to the search, not a result.</p>",
+              table(["metric", "value"], _flat_rows_of(arch.metrics), table_id="search-metrics")]
+    columns = ['<div class="columns"><div>', *out, "</div><div>", *search, "</div></div>"]
+    if metrics is None:
+        return columns
+    groups = [line for key in ("by_category", "by_method") for line in _groups(key[3:], metrics.get(key))]
+    shown = {key for key, _ in TEST_KEYS} | {f"{key}_ci" for key, _ in TEST_KEYS} | set(APART)
+    rest = _flat_rows_of({k: v for k, v in metrics.items() if k not in shown})
+    return [*columns, *groups, "<details><summary>Every other value of metrics.json</summary>",
+            table(["metric", "value"], rest, table_id="eval-values"), "</details>"]
 
 
 def _groups(kind: str, record: Any) -> list[str]:
