@@ -76,20 +76,15 @@ def search(data: PathLike | None = None, *, out: PathLike, strategy: str = "stgs
     directory; None: the default data) into the run directory ``out``, followed by ``loggers``
     (names, as ``--logger``, or :class:`automm.loggers.Loggers`). ``settings`` are fields of
     :class:`automm.train.SearchSettings` (``epochs``, ``batch_size``, ``seed``, ``device``, ...)."""
-    from automm.data.prepare import open_data
-    from automm.run.binding import space_for_cache
-    from automm.run.layout import check_new_run
-    from automm.train.bilevel import search as run_search
+    from automm.run import search as search_run
     from automm.train.settings import SearchSettings
 
-    definition = plugins.spaces.get(space)
+    plugins.spaces.get(space)  # an unknown space is reported before an unknown strategy
     method = factory.create_strategy(strategy, options)
     loop = _settings(SearchSettings, settings)
-    check_new_run(Path(out))
-    followers = _loggers(loggers, "search", Path(out), Path(out))
-    cache = open_data(None if data is None else os.fspath(data), verify=verify)
-    return run_search(space_for_cache(definition, config or {}, cache), method, cache, loop, out,
-                      progress=progress, loggers=followers)
+    new = search_run.start(Path(out), space=space, config=config or {}, strategy=method, settings=loop,
+                           data=None if data is None else os.fspath(data), verify=verify)
+    return new.run(progress=progress, loggers=_loggers(loggers, "search", Path(out), Path(out)))
 
 
 def evaluate(architecture: Architecture | PathLike, data: PathLike | None = None, *, out: PathLike,

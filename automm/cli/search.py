@@ -228,10 +228,7 @@ def command(ctx: click.Context, strategy: str, space_name: str, data: str | None
 def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: int, epochs: int,
            batch_size: int, device: str, entropy_tol: float, patience: int, progress: bool | None,
            verify: bool, loggers: tuple[str, ...], extra: Mapping[str, Any]) -> SearchResult:
-    from automm.data.prepare import open_data
-    from automm.run.binding import space_for_cache
-    from automm.run.layout import check_new_run
-    from automm.train.bilevel import search
+    from automm.run import search as search_run
     from automm.train.device import resolve_device
     from automm.train.retraining import weights_note
 
@@ -242,55 +239,17 @@ def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: in
                               patience=patience, device=device, balance=extra["balance"],
                               precision=extra["precision"], compile=extra["compile"],
                               select=extra["select"])
-    method = factory(**params)
-    check_new_run(out)
-    device_used = resolve_device(device)
-    cache = open_data(data, verify=verify)
-    for line in cache.notes:
+    new = search_run.start(out, space=space_name, config=values, strategy=factory(**params),
+                           settings=settings, data=data, verify=verify)
+    for line in new.notes:
         click.echo(f"automm: note: {line}", err=True)
-    space = space_for_cache(definition, values, cache)
-    for line in method.notes(settings.batch_size):
-        click.echo(f"automm: note: {line}", err=True)
-    click.echo(f"searching {space_name} with {strategy} on {cache.path} -> {out} (device {device_used})")
-    note = weights_note(cache.manifest.get("source", {}))
+    click.echo(f"searching {space_name} with {strategy} on {new.cache.path} -> {out} "
+               f"(device {resolve_device(device)})")
+    note = weights_note(new.cache.manifest.get("source", {}))
     if note:
         click.echo(f"backbone weights of these features: {note}")
-    return search(space, method, cache, settings, out, progress=progress,
-                  on_epoch=lambda r: _on_epoch(out, r, epochs), loggers=search_loggers(loggers, out))
-
-
-def _check_setup(path: Path) -> None:
-    """Refuse, in one line, a search checkpoint whose recorded setup, best architecture or
-    end state is malformed (the rest is checked by :func:`automm.train.bilevel.resume_search`)."""
-    from automm.factory import create_space
-    from automm.ir import Architecture
-    from automm.train.checkpoint import check_state, load_checkpoint
-    from automm.train.settings import SearchSettings
-
-    state = load_checkpoint(path, "search")
-    check_state(path, state, {"setup": {"strategy": {"name": ""}, "space": {"name": "", "config": {}},
-                                        "data": {"path": "", "fingerprint": ""}, "settings": {}}})
-    unknown = set(state["setup"]["settings"]) - set(SearchSettings.__dataclass_fields__)
-    if unknown:
-        raise AutommError(f"{path}: inconsistent checkpoint: unknown setting(s) {sorted(unknown)!r:.80}")
-    if state.get("finished") not in (None, "converged", "max-epochs"):
-        raise AutommError(f"{path}: inconsistent checkpoint: finished {state.get('finished')!r:.40}")
-    best = state.get("best")
-    if best is not None or state.get("finished") is not None:
-        check_state(path, best, {"epoch": 0, "choices": {}, "acc": None, "auc": None, "loss": None}, "best")
-        space_setup = state["setup"]["space"]
-        space = create_space(space_setup["name"], space_setup["config"])
-        choices = best["choices"]
-        if not all(isinstance(v, str) for v in choices.values()):
-            raise AutommError(f"{path}: inconsistent checkpoint: best.choices must be strings")
-        try:
-            Architecture(space.name, {}, choices).validate(space)
-        except AutommError as exc:
-            raise AutommError(f"{path}: inconsistent checkpoint: best: {exc}") from None
-        for key in ("acc", "auc", "loss"):
-            value = best[key]
-            if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
-                raise AutommError(f"{path}: inconsistent checkpoint: best.{key} must be a number")
+    return new.run(progress=progress, on_epoch=lambda r: _on_epoch(out, r, epochs),
+                   loggers=search_loggers(loggers, out))
 
 
 def search_loggers(names: tuple[str, ...], run_dir: Path) -> Loggers:
@@ -302,8 +261,7 @@ def search_loggers(names: tuple[str, ...], run_dir: Path) -> Loggers:
 
 def _resume(ctx: click.Context, run_dir: Path, device: str, progress: bool | None,
             loggers: tuple[str, ...]) -> SearchResult:
-    from automm.run.layout import CHECKPOINT
-    from automm.train.bilevel import resume_search
+    from automm.run import search as search_run
 
     ignored = [p.opts[0] for p in ctx.command.get_params(ctx)
                if p.name not in ("resume", "device", "progress", "loggers") and p.name is not None
@@ -312,7 +270,7 @@ def _resume(ctx: click.Context, run_dir: Path, device: str, progress: bool | Non
         click.echo(f"automm: warning: --resume uses the run's recorded settings; ignoring "
                    f"{', '.join(ignored)}", err=True)
     explicit = ctx.get_parameter_source("device") == ParameterSource.COMMANDLINE
-    _check_setup(run_dir / CHECKPOINT)
     click.echo(f"resuming {run_dir}")
-    return resume_search(run_dir, device=device if explicit else None, progress=progress,
-                         on_epoch=lambda r: _on_epoch(run_dir, r), loggers=search_loggers(loggers, run_dir))
+    return search_run.resume(run_dir, device=device if explicit else None, progress=progress,
+                             on_epoch=lambda r: _on_epoch(run_dir, r),
+                             loggers=search_loggers(loggers, run_dir))

@@ -81,16 +81,16 @@ def _loggers(spec: PointSpec, job: str, out: Path) -> Loggers:
 def _search(spec: PointSpec) -> None:
     from automm import api
     from automm.locking import owned
+    from automm.run import search as search_run
     from automm.run.layout import ARCH, CHECKPOINT
-    from automm.train.bilevel import resume_search
 
     run = spec.run_dir
     with owned(run):
         if (run / ARCH).is_file():
             return
         if (run / CHECKPOINT).is_file():
-            resume_search(run, device=spec.search.get("device"), progress=False,
-                          loggers=_loggers(spec, "search", run))
+            search_run.resume(run, device=spec.search.get("device"), progress=False,
+                              loggers=_loggers(spec, "search", run))
         else:
             api.search(spec.data, out=run, strategy=spec.strategy, space=spec.space, config=spec.config,
                        options=spec.options, verify=spec.verify, progress=False,

@@ -1,0 +1,102 @@
+"""Starting and resuming a search run: every check before the loop (:mod:`automm.train.bilevel`)
+runs, for the CLI, :mod:`automm.api` and sweep points alike."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from automm import plugins
+from automm.data.cache import FeatureCache
+from automm.data.prepare import open_data
+from automm.errors import AutommError
+from automm.factory import create_space
+from automm.ir import Architecture, SearchSpace
+from automm.run.binding import space_for_cache
+from automm.run.layout import CHECKPOINT, check_new_run
+from automm.strategy.base import Strategy
+from automm.train.checkpoint import check_state, load_checkpoint
+from automm.train.device import resolve_device
+from automm.train.progress import EpochCallback
+from automm.train.settings import SearchSettings
+
+if TYPE_CHECKING:
+    from automm.loggers import Loggers
+    from automm.train.bilevel import SearchResult
+
+
+@dataclass
+class NewSearch:
+    """A search ready to run in ``run_dir``: the space bound to the cache, the strategy, the
+    settings; :attr:`notes` are what the user should read before it starts."""
+
+    run_dir: Path
+    space: SearchSpace
+    strategy: Strategy
+    cache: FeatureCache
+    settings: SearchSettings
+
+    @property
+    def notes(self) -> list[str]:
+        """The cache's notes, then the strategy's for these settings."""
+        return [*self.cache.notes, *self.strategy.notes(self.settings.batch_size)]
+
+    def run(self, *, progress: bool | None = None, on_epoch: EpochCallback | None = None,
+            loggers: Loggers | None = None) -> SearchResult:
+        """Run the search (:func:`automm.train.bilevel.search`)."""
+        from automm.train.bilevel import search
+
+        return search(self.space, self.strategy, self.cache, self.settings, self.run_dir,
+                      progress=progress, on_epoch=on_epoch, loggers=loggers)
+
+
+def start(run_dir: Path, *, space: str, config: Mapping[str, Any], strategy: Strategy,
+          settings: SearchSettings, data: str | None, verify: bool = True) -> NewSearch:
+    """Check that ``run_dir`` holds no search and the device exists, open ``data``
+    (:func:`automm.data.prepare.open_data`) and bind the space ``space`` with ``config`` to it."""
+    definition = plugins.spaces.get(space)
+    check_new_run(run_dir)
+    resolve_device(settings.device)
+    cache = open_data(data, verify=verify)
+    return NewSearch(run_dir, space_for_cache(definition, config, cache), strategy, cache, settings)
+
+
+def resume(run_dir: Path, *, device: str | None = None, progress: bool | None = None,
+           on_epoch: EpochCallback | None = None, loggers: Loggers | None = None) -> SearchResult:
+    """Continue the search in ``run_dir`` after :func:`check_checkpoint`
+    (:func:`automm.train.bilevel.resume_search`)."""
+    from automm.train.bilevel import resume_search
+
+    check_checkpoint(run_dir / CHECKPOINT)
+    return resume_search(run_dir, device=device, progress=progress, on_epoch=on_epoch, loggers=loggers)
+
+
+def check_checkpoint(path: Path) -> None:
+    """Refuse, in one line, a search checkpoint whose recorded setup, best architecture or
+    end state is malformed (the rest is checked by :func:`automm.train.bilevel.resume_search`)."""
+    state = load_checkpoint(path, "search")
+    check_state(path, state, {"setup": {"strategy": {"name": ""}, "space": {"name": "", "config": {}},
+                                        "data": {"path": "", "fingerprint": ""}, "settings": {}}})
+    unknown = set(state["setup"]["settings"]) - set(SearchSettings.__dataclass_fields__)
+    if unknown:
+        raise AutommError(f"{path}: inconsistent checkpoint: unknown setting(s) {sorted(unknown)!r:.80}")
+    if state.get("finished") not in (None, "converged", "max-epochs"):
+        raise AutommError(f"{path}: inconsistent checkpoint: finished {state.get('finished')!r:.40}")
+    best = state.get("best")
+    if best is not None or state.get("finished") is not None:
+        check_state(path, best, {"epoch": 0, "choices": {}, "acc": None, "auc": None, "loss": None}, "best")
+        space_setup = state["setup"]["space"]
+        space = create_space(space_setup["name"], space_setup["config"])
+        choices = best["choices"]
+        if not all(isinstance(v, str) for v in choices.values()):
+            raise AutommError(f"{path}: inconsistent checkpoint: best.choices must be strings")
+        try:
+            Architecture(space.name, {}, choices).validate(space)
+        except AutommError as exc:
+            raise AutommError(f"{path}: inconsistent checkpoint: best: {exc}") from None
+        for key in ("acc", "auc", "loss"):
+            value = best[key]
+            if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
+                raise AutommError(f"{path}: inconsistent checkpoint: best.{key} must be a number")
