@@ -1,5 +1,5 @@
 """One point of a sweep: a normal search followed by a normal evaluation, in its own run
-directory, through :mod:`automm.api` (new) or :func:`automm.train.bilevel.resume_search` and
+directory, through :mod:`automm.api` (new) or :func:`automm.run.search.resume` and
 ``evaluate(resume=True)`` (interrupted). Runs in a worker process or a Ray trial; never raises:
 a failure becomes the point's failed row."""
 
