@@ -150,14 +150,14 @@ def check_logger(logger: str | Callable[..., Any], run_dir: Any) -> Any:
     from pathlib import Path
 
     from automm import plugins
+    from automm.factory import create_space
     from automm.loggers import Logger, LoggerContext, Loggers
 
     factory = plugins.loggers.get(logger) if isinstance(logger, str) else logger
     made = factory(LoggerContext("search", Path(run_dir), "check"))
     assert isinstance(made, Logger), f"factory returned {type(made).__name__}, not an automm.loggers.Logger"
     followers = Loggers([made])
-    definition = plugins.spaces.get("bimodal-deepfake")
-    space = definition.build(definition.config_type.from_dict({"C": 8, "L": 2, "cells": 1, "steps": 1}))
+    space = create_space("bimodal-deepfake", {"C": 8, "L": 2, "cells": 1, "steps": 1})
     setup = {"strategy": {"name": "stgs", "temperature": 10.0},
              "space": {"name": space.name, "config": space.config.to_dict()}, "settings": {"epochs": 2}}
     choices = random_architecture(space).choices
