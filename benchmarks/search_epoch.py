@@ -5,20 +5,24 @@ ResNet-34 stage widths 64/128/256/512 (lengths 16/8/4/2) and identity-disjoint 6
 the space is bimodal-deepfake at its defaults (C=128, L=8, 2 cells x 2 steps, the paper's five
 ops). Each strategy runs ``automm.train.search`` for one epoch in a fresh process: weight and
 architecture steps over the training split, the supernet's validation, the derivation and the
-derived network's scoring (fine-tune on at most 2048 samples, validation), the checkpoint. The
+derived network's scoring (fine-tune on at most 2048 samples, validation), the checkpoint. Each
+strategy runs with ``--select best`` (every epoch's derived network is scored) and ``--select
+final`` (no per-epoch scoring: the final architecture is scored once when the search ends, outside
+the epoch's seconds), so the difference of the two rows is what ``final`` saves per epoch. The
 table gives the epoch's seconds (the loop's own record), training samples per second, the
 process's peak RSS (cache opened and verified, the memory map included) and on CUDA the peak
 GPU memory, and the CPU use (process CPU time over wall time times threads: well below 1 means
 other processes took the cores and the times are inflated).
 
 Usage: ``python benchmarks/search_epoch.py [--device cpu|cuda] [--samples 5000] [--batch 8]
-[--threads 2] [--only stgs] [--compile] [--precision bf16]``. The paper's setting is
+[--threads 2] [--only stgs] [--select best,final] [--compile] [--precision bf16]``. The paper's setting is
 ``--samples 50000 --batch 8`` (30 epochs: multiply the epoch time by 30).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import resource
 import tempfile
 import time
@@ -32,8 +36,9 @@ STRATEGIES = (
     ("stgs split M=20", "stgs", {"samples": 20}),
     ("darts", "darts", {}),
     ("bmnas", "bmnas", {}),
+    ("random", "random", {}),
 )
-"""stgs at its default reading (split) with M = 1 and M = 20, and the two baselines."""
+"""stgs at its default reading (split) with M = 1 and M = 20, and the three baselines."""
 WIDTHS = (64, 128, 256, 512)
 PER_IDENTITY = 10
 
@@ -64,7 +69,7 @@ def run_epoch(job: dict[str, Any]) -> dict[str, Any]:
     space = space_for_cache(plugins.spaces.get("bimodal-deepfake"), {}, cache)
     strategy = plugins.strategies.get(job["strategy"])(**job["params"])
     settings = SearchSettings(epochs=1, batch_size=job["batch"], device=job["device"],
-                              compile=job["compile"], precision=job["precision"])
+                              compile=job["compile"], precision=job["precision"], select=job["select"])
     cuda = job["device"].startswith("cuda")
     if cuda:
         torch.cuda.reset_peak_memory_stats()
@@ -85,6 +90,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8, help="search batch size")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     parser.add_argument("--only", default=None, help="run only strategies whose label contains this")
+    parser.add_argument("--select", default="best,final", help="selections to time (comma-separated)")
     parser.add_argument("--compile", action="store_true", help="search with --compile")
     parser.add_argument("--precision", default="fp32", help="fp32 or bf16")
     parser.add_argument("--cache-root", type=Path, default=Path(tempfile.gettempdir()) / "automm-bench",
@@ -95,20 +101,21 @@ def main() -> None:
         cache = pool.submit(make_cache, args.cache_root, args.samples).result()
     print(f"{args.samples} samples, batch {args.batch}, device {args.device}, {args.threads} threads, "
           f"compile {'on' if args.compile else 'off'}, precision {args.precision}")
-    header = (f"{'strategy':<18} {'s/epoch':>9} {'samples/s':>10} {'peak RSS GB':>12} "
+    header = (f"{'strategy':<18} {'select':>6} {'s/epoch':>9} {'samples/s':>10} {'peak RSS GB':>12} "
               f"{'peak GPU GB':>12} {'cpu use':>8}")
     print(header)
     print("-" * len(header))
-    for label, name, params in STRATEGIES:
+    selects = [s.strip() for s in args.select.split(",") if s.strip()]
+    for (label, name, params), select in itertools.product(STRATEGIES, selects):
         if args.only and args.only not in label:
             continue
         job = {"cache": str(cache), "strategy": name, "params": params, "batch": args.batch,
                "device": args.device, "threads": args.threads, "compile": args.compile,
-               "precision": args.precision}
+               "precision": args.precision, "select": select}
         with ProcessPoolExecutor(1, mp_context=spawn) as pool:
             row = pool.submit(run_epoch, job).result()
         gpu = "-" if row["gpu_gb"] is None else f"{row['gpu_gb']:.2f}"
-        print(f"{label:<18} {row['seconds']:>9.1f} {row['train'] / row['seconds']:>10.0f} "
+        print(f"{label:<18} {select:>6} {row['seconds']:>9.1f} {row['train'] / row['seconds']:>10.0f} "
               f"{row['rss_gb']:>12.2f} {gpu:>12} {row['use']:>8.0%}", flush=True)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import math
 from abc import ABC, abstractmethod
@@ -97,10 +96,8 @@ class Strategy(ABC):
 
     def all_weights(self, space: SearchSpace, logits: Mapping[str, Tensor], training: bool,
                     batch: int | None = None) -> dict[str, Tensor]:
-        """Weights for every choice (subclasses may vectorise this). A :meth:`weights` without
-        the ``batch`` parameter (the first contract) is called without it."""
-        extra = {"batch": batch} if "batch" in inspect.signature(self.weights).parameters else {}
-        return {name: self.weights(c, logits[name], training, **extra)
+        """Weights for every choice (subclasses may vectorise this)."""
+        return {name: self.weights(c, logits[name], training, batch)
                 for name, c in space.choices.items()}
 
     def probabilities(self, logits: Tensor) -> Tensor:

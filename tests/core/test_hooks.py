@@ -71,7 +71,7 @@ def test_automm_register_strategies(plugin):
     class Uniform(Strategy):
         name = "uniform"
 
-        def weights(self, choice, logits, training):
+        def weights(self, choice, logits, training, batch=None):
             return torch.softmax(logits, dim=-1)
 
     plugin("uniform-plugin", automm_register_strategies=lambda register: register("uniform", Uniform))
