@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 from tqdm.auto import tqdm
 
 
@@ -31,3 +33,29 @@ progress_option = click.option(
     help="Progress bar over the whole run, with elapsed and remaining time (default: when stderr is a "
          "terminal); the per-epoch lines are printed either way.")
 """The ``--progress/--no-progress`` option of the commands that train."""
+
+
+def warn_ignored(ctx: click.Context, keep: Iterable[str], why: str) -> None:
+    """Warn (stderr) about the options given on the command line other than ``keep`` (parameter
+    names): a run repeated from its record (``why``, e.g. ``--resume``) uses the recorded ones."""
+    kept = set(keep)
+    ignored = [p.opts[0] for p in ctx.command.get_params(ctx)
+               if p.name not in kept and p.name is not None and p.opts
+               and ctx.get_parameter_source(p.name) == ParameterSource.COMMANDLINE]
+    if ignored:
+        click.echo(f"automm: warning: {why} uses the run's recorded settings; ignoring "
+                   f"{', '.join(ignored)}", err=True)
+
+
+def given(ctx: click.Context, name: str) -> bool:
+    """Whether the parameter ``name`` was given on the command line."""
+    return ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+
+
+def fresh_dir(base: Path) -> Path:
+    """``base``, or ``base-2``, ``base-3``, ... : the first that does not exist."""
+    out, k = base, 1
+    while out.exists():
+        k += 1
+        out = base.with_name(f"{base.name}-{k}")
+    return out

@@ -8,9 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from automm.cli._run_output import echo_line, echo_next, metric, progress_option
+from automm.cli._run_output import (
+    echo_line,
+    echo_next,
+    fresh_dir,
+    given,
+    metric,
+    progress_option,
+    warn_ignored,
+)
 from automm.cli._types import SEED, logger_option, no_verify_option
 from automm.ir import Architecture, load_architecture
+from automm.train.bootstrap import chance_sentence, with_interval
+from automm.train.breakdown import GROUP_KEYS
 from automm.train.settings import (
     BALANCE_HELP,
     BALANCES,
@@ -36,8 +46,11 @@ def _table(metrics: Mapping[str, Any]) -> str:
     def f(v: Any) -> str:
         return "n/a" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)
 
-    rows = [("test AUC", metrics["test_auc"]), ("test accuracy", metrics["test_acc"]),
-            ("test EER", metrics["test_eer"]), ("val AUC", metrics["val_auc"]),
+    def ci(key: str) -> str:
+        return with_interval(metrics[key], metrics.get(f"{key}_ci"), 4)
+
+    rows = [("test AUC", ci("test_auc")), ("test accuracy", ci("test_acc")),
+            ("test EER", ci("test_eer")), ("val AUC", metrics["val_auc"]),
             ("val accuracy", metrics["val_acc"]),
             ("best epoch", f"{metrics['best_epoch']}/{metrics['epochs']}"),
             ("params (fusion)", metrics["params"]),
@@ -47,7 +60,41 @@ def _table(metrics: Mapping[str, Any]) -> str:
               for split, n in metrics.get("class_counts", {}).items()),
             *_threshold_rows(metrics.get("thresholds"))]
     width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {f(v)}" for k, v in rows)
+    lines = [f"{k:<{width}}  {f(v)}" for k, v in rows]
+    boot = metrics.get("bootstrap") or {}
+    if boot:
+        lines.append(f"[low, high]: {boot['level']:.0%} bootstrap interval over the test videos "
+                     f"({boot['resamples']} resamples, seed {boot['seed']})")
+    lines.append(chance_sentence(metrics.get("distinguishable_from_chance")))
+    for key in GROUP_KEYS:
+        lines += ["", *_groups(key, metrics.get(f"by_{key}"))]
+    return "\n".join(lines)
+
+
+def _groups(key: str, record: Mapping[str, Any] | None) -> list[str]:
+    """Console lines of a ``by_category`` / ``by_method`` record."""
+    if not record:
+        return []
+    if not record["groups"]:
+        return [f"per {key}: {record['note']}"]
+    lines = [f"test AUC per fake {key} against the {record['reals']} real test videos:"]
+    width = max(len(name) for name in record["groups"])
+    lines += [f"  {name:<{width}}  {g['fakes']:>4} fakes  AUC {with_interval(g['auc'], g['auc_ci'])}"
+              for name, g in record["groups"].items()]
+    if record.get("unknown_fakes"):
+        lines.append(f"  ({record['unknown_fakes']} fakes without a {key} left out)")
+    return lines
+
+
+def _robustness(record: Mapping[str, Any]) -> str:
+    """The console table of robustness.json."""
+    rows = record["conditions"]
+    width = max(len(r["condition"]) for r in rows)
+    lines = [f"robustness on the {record['samples']} test videos (noise: {record['noise']}):",
+             f"  {'condition':<{width}}  test AUC [95% interval]   accuracy  EER"]
+    lines += [f"  {r['condition']:<{width}}  {with_interval(r['auc'], r['auc_ci']):<24}  "
+              f"{metric(r['acc'])}    {metric(r['eer'])}" for r in rows]
+    return "\n".join([*lines, record["verdict"]])
 
 
 def _threshold_rows(thresholds: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
@@ -66,7 +113,7 @@ def _threshold_rows(thresholds: Mapping[str, Any] | None) -> list[tuple[str, Any
 
 
 @click.command("evaluate")
-@click.argument("arch_json", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("arch_json", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--data", help="Feature cache (or what the space accepts, e.g. a video dataset directory); "
                              "default: the cache the architecture was searched on.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
@@ -82,39 +129,91 @@ def _threshold_rows(thresholds: Mapping[str, Any] | None) -> list[tuple[str, Any
 @click.option("--target-fpr", type=click.FloatRange(0, 1), default=RetrainSettings.target_fpr,
               show_default=True, help="False-positive rate of the target-fpr decision threshold (chosen on "
                                       "validation beside the EER threshold; automm predict --threshold).")
+@click.option("--bootstrap", type=click.IntRange(1), default=RetrainSettings.bootstrap, show_default=True,
+              help="Resamples of the test videos for the 95% intervals of AUC, accuracy and EER.")
+@click.option("--robustness", is_flag=True,
+              help="Also score the test split with each modality removed (zeroed; training mean) and "
+                   "with Gaussian noise of 0.5, 1 and 2 training standard deviations: robustness.json "
+                   "and robustness.png.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted evaluation in --out.")
+@click.option("--rerun", type=click.Path(file_okay=False, exists=True, path_type=Path), metavar="EVAL_DIR",
+              help="Repeat the evaluation in EVAL_DIR from the architecture, feature cache and settings "
+                   "it records, into --out (default: EVAL_DIR-rerun); only --device may differ.")
 @logger_option
 @progress_option
 @no_verify_option
-def command(arch_json: Path, data: str | None, out: Path | None, epochs: int, batch_size: int, seed: int,
-            device: str, balance: str, precision: str, target_fpr: float, resume: bool,
-            loggers: tuple[str, ...], progress: bool | None, no_verify: bool) -> None:
+@click.pass_context
+def command(ctx: click.Context, arch_json: Path | None, data: str | None, out: Path | None, epochs: int,
+            batch_size: int, seed: int, device: str, balance: str, precision: str, target_fpr: float,
+            bootstrap: int, robustness: bool, resume: bool, rerun: Path | None, loggers: tuple[str, ...],
+            progress: bool | None, no_verify: bool) -> None:
     """Train the architecture in ARCH_JSON from scratch (dropout 0.2), select the epoch on validation,
-    report test AUC, accuracy and EER, choose decision thresholds on validation (EER and
-    --target-fpr), and write metrics.json, model.safetensors, arch.json,
+    report test AUC, accuracy and EER with 95% intervals (and per fake category and method when
+    the cache records them), choose decision thresholds on validation (EER and --target-fpr), and
+    write metrics.json, model.safetensors, arch.json,
     history.jsonl and predictions.csv into --out (committed together: a reader never sees two
     runs' files mixed; --out is owned by one process at a time)."""
     from automm.loggers import LoggerContext, open_loggers
     from automm.train.device import resolve_device
     from automm.train.retraining import retrain
 
+    if rerun is not None:
+        if arch_json is not None or resume:
+            raise click.UsageError("--rerun takes no ARCH_JSON and no --resume")
+        warn_ignored(ctx, ("rerun", "out", "device", "progress", "loggers"), "--rerun")
+        arch_json, settings, cache = _recorded(rerun, device if given(ctx, "device") else None)
+        out = out if out is not None else fresh_dir(rerun.with_name(f"{rerun.name}-rerun"))
+    elif arch_json is None:
+        raise click.UsageError("missing ARCH_JSON (or --rerun EVAL_DIR)")
+    else:
+        settings = RetrainSettings(epochs=epochs, batch_size=batch_size, seed=seed, device=device,
+                                   balance=balance, precision=precision, target_fpr=target_fpr,
+                                   bootstrap=bootstrap, robustness=robustness)
+        cache = _cache_for(load_architecture(arch_json), arch_json, data, verify=not no_verify)
     arch = load_architecture(arch_json)
-    cache = _cache_for(arch, arch_json, data, verify=not no_verify)
     for line in cache.notes:
         click.echo(f"automm: note: {line}", err=True)
-    click.echo(f"evaluating {arch_json} on {cache.path} (device {resolve_device(device)})")
+    click.echo(f"evaluating {arch_json} on {cache.path} (device {resolve_device(settings.device)})")
     out = out if out is not None else arch_json.parent / "eval"
-    settings = RetrainSettings(epochs=epochs, batch_size=batch_size, seed=seed, device=device,
-                               balance=balance, precision=precision, target_fpr=target_fpr)
     context = LoggerContext("evaluate", out, arch_json.resolve().parent.name)
     result = retrain(arch, cache, settings, out, resume=resume, progress=progress,
-                     on_epoch=lambda r: _print_epoch(r, epochs), loggers=open_loggers(loggers, context))
+                     loggers=open_loggers(loggers, context),
+                     on_epoch=lambda r: _print_epoch(r, settings.epochs))
     click.echo(_table(result.metrics))
-    click.echo(f"wrote {out / 'metrics.json'}, model.safetensors, arch.json, history.jsonl, predictions.csv")
+    written = "metrics.json, model.safetensors, arch.json, history.jsonl, predictions.csv"
+    if result.robustness is not None:
+        click.echo(_robustness(result.robustness))
+        written += ", robustness.json, robustness.png"
+    click.echo(f"wrote {out / 'metrics.json'}, {written.removeprefix('metrics.json, ')}")
     default_eval = out == arch_json.parent / "eval"
     report = f"automm report {arch_json.parent}" + ("" if default_eval else f" --eval {out}")
     echo_next((report, f"automm predict {out} VIDEO...",
                f"automm export {out} --format onnx -o detector.onnx"))
+
+
+def _recorded(eval_dir: Path, device: str | None) -> tuple[Path, RetrainSettings, FeatureCache]:
+    """The arch.json, settings (on ``device`` if given) and feature cache an evaluation directory
+    records (its metrics.json's provenance); a cache that changed since is an error."""
+    import dataclasses
+
+    from automm.errors import AutommError, CacheError
+    from automm.fileio import read_json
+    from automm.provenance import recorded_settings
+
+    arch_json, metrics_json = eval_dir / "arch.json", eval_dir / "metrics.json"
+    metrics = read_json(metrics_json)
+    record = metrics.get("provenance") if isinstance(metrics, dict) else None
+    settings = recorded_settings(record, metrics_json, RetrainSettings)
+    if device is not None:
+        settings = dataclasses.replace(settings, device=device)
+    data = record.get("data") if isinstance(record, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("path"), str):
+        raise AutommError(f"{metrics_json}: records no feature cache; it cannot be rerun")
+    cache = _cache_for(load_architecture(arch_json), arch_json, data["path"])
+    if cache.fingerprint != data.get("fingerprint"):
+        raise CacheError(f"{cache.path}: the feature cache changed since {metrics_json} was written "
+                         "(fingerprint differs)")
+    return arch_json, settings, cache
 
 
 def _print_epoch(record: Mapping[str, Any], epochs: int) -> None:

@@ -1,6 +1,7 @@
 """``automm report RUN_DIR``: figures and report.md of a search run (and of its evaluation), or
 table.md and heatmaps of a sweep directory;
-``automm report --compare RUN_DIR RUN_DIR...``: the entropy of several runs overlaid."""
+``automm report --compare RUN_DIR RUN_DIR...``: the entropy of several runs overlaid and their test
+metrics over seeds, paired where two strategies ran on the same seeds."""
 
 from __future__ import annotations
 
@@ -16,21 +17,28 @@ import click
               help="Evaluation directory of `automm evaluate` (default: RUN_DIR/eval if it exists, "
                    "or RUN_DIR itself when it holds predictions.csv).")
 @click.option("--compare", is_flag=True,
-              help="Overlay the entropy per epoch of every RUN_DIR (the paper's Figure 1b): "
-                   "entropy-compare.png, one entropy-compare-FAMILY.png per choice family, and "
-                   "report.html.")
+              help="Compare the RUN_DIRs: comparison.md (test metrics per strategy, mean and spread over "
+                   "seeds, paired differences on shared seeds), the entropy per epoch overlaid (the "
+                   "paper's Figure 1b): entropy-compare.png and one entropy-compare-FAMILY.png per "
+                   "choice family, and report.html.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Where --compare writes its figures (default: the directory holding the first RUN_DIR).")
-def command(run_dirs: tuple[Path, ...], eval_dir: Path | None, compare: bool, out: Path | None) -> None:
-    """Write entropy, loss/accuracy and ROC figures, the architecture figure, report.md and report.html
-    (one self-contained page, figures inline) into RUN_DIR (for a sweep directory of `automm sweep`:
-    table.md, heatmaps, the entropy overlay and report.html)."""
+              help="Where --compare writes comparison.md and its figures (default: the directory holding "
+                   "the first RUN_DIR).")
+@click.option("--latex", is_flag=True,
+              help="Also write table.tex: the run's metrics (or the sweep's table, or the comparison's) "
+                   "as a LaTeX tabular (booktabs).")
+def command(run_dirs: tuple[Path, ...], eval_dir: Path | None, compare: bool, out: Path | None,
+            latex: bool) -> None:
+    """Write entropy, loss/accuracy, ROC and robustness figures (PNG, PDF and one-column variants),
+    the architecture figure, report.md and report.html (one self-contained page, figures inline)
+    into RUN_DIR (for a sweep directory of `automm sweep`: table.md, heatmaps, the entropy overlay
+    and report.html)."""
     if compare:
         from automm.report.compare import compare_runs
         from automm.report.study_html import write_compare_html
 
         where = out if out is not None else run_dirs[0].resolve().parent
-        written = [*compare_runs(run_dirs, where), write_compare_html(run_dirs, where)]
+        written = [*compare_runs(run_dirs, where, latex=latex), write_compare_html(run_dirs, where)]
     else:
         if len(run_dirs) > 1:
             raise click.UsageError("one RUN_DIR, or several with --compare")
@@ -40,11 +48,12 @@ def command(run_dirs: tuple[Path, ...], eval_dir: Path | None, compare: bool, ou
             from automm.report.study_html import write_sweep_html
             from automm.report.sweep import write_sweep_report
 
-            written = [*write_sweep_report(run_dirs[0]), write_sweep_html(run_dirs[0])]
+            written = [*write_sweep_report(run_dirs[0], latex=latex), write_sweep_html(run_dirs[0])]
         else:
             from automm.report import write_report
             from automm.report.run_html import write_run_html
 
-            written = [*write_report(run_dirs[0], eval_dir), write_run_html(run_dirs[0], eval_dir)]
+            written = [*write_report(run_dirs[0], eval_dir, latex=latex),
+                       write_run_html(run_dirs[0], eval_dir)]
     for path in written:
         click.echo(f"wrote {path}")

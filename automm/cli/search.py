@@ -16,10 +16,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from click.core import ParameterSource
 
 from automm import plugins
-from automm.cli._run_output import echo_line, echo_next, metric, progress_option
+from automm.cli._run_output import (
+    echo_line,
+    echo_next,
+    fresh_dir,
+    given,
+    metric,
+    progress_option,
+    warn_ignored,
+)
 from automm.cli._space_options import space_options
 from automm.cli._types import FINITE_FLOAT, SEED, logger_option, no_verify_option, option_type
 from automm.errors import AutommError
@@ -133,12 +140,7 @@ def _space_values(definition: Any, name: str, extra: Mapping[str, Any]) -> dict[
 
 
 def _default_run_dir(strategy: str) -> Path:
-    base = Path("runs") / f"{strategy}-{time.strftime('%Y%m%d-%H%M%S')}"
-    out, k = base, 1
-    while out.exists():
-        k += 1
-        out = base.with_name(f"{base.name}-{k}")
-    return out
+    return fresh_dir(Path("runs") / f"{strategy}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
 def _print_epoch(record: Mapping[str, Any], epochs: int | None = None) -> None:
@@ -201,21 +203,31 @@ def _print_result(result: SearchResult) -> None:
 @click.option("--resume", type=click.Path(file_okay=False, path_type=Path), metavar="RUN_DIR",
               help="Continue the interrupted search in RUN_DIR with its recorded settings.")
 @logger_option
+@click.option("--rerun", type=click.Path(file_okay=False, exists=True, path_type=Path), metavar="RUN_DIR",
+              help="Repeat the finished search of RUN_DIR from the settings its arch.json records, into "
+                   "--out (default: RUN_DIR-rerun); only --device may differ.")
 @progress_option
 @no_verify_option
 @click.pass_context
 def command(ctx: click.Context, strategy: str, space_name: str, data: str | None, out: Path | None,
             seed: int, epochs: int, batch_size: int, device: str, entropy_tol: float, patience: int,
-            resume: Path | None, loggers: tuple[str, ...], progress: bool | None, no_verify: bool,
+            resume: Path | None, rerun: Path | None, loggers: tuple[str, ...], progress: bool | None,
+            no_verify: bool,
             **extra: Any) -> None:
     """Search an architecture and write RUN_DIR/arch.json (plus metrics.jsonl and checkpoint.pt).
 
     RUN_DIR is owned by one process at a time (a lock file beside it)."""
+    if resume is not None and rerun is not None:
+        raise click.UsageError("--resume and --rerun: give one")
+    if rerun is not None and out is None:
+        out = fresh_dir(rerun.with_name(f"{rerun.name}-rerun"))
     run_dir = resume or out or _default_run_dir(strategy)
     try:
         with owned(run_dir):
             if resume is not None:
                 result = _resume(ctx, run_dir, device, progress, loggers)
+            elif rerun is not None:
+                result = _rerun(ctx, rerun, run_dir, device, progress, loggers)
             else:
                 result = _start(strategy, space_name, data, run_dir, seed, epochs, batch_size, device,
                                 entropy_tol, patience, progress, not no_verify, loggers, extra)
@@ -263,14 +275,20 @@ def _resume(ctx: click.Context, run_dir: Path, device: str, progress: bool | Non
             loggers: tuple[str, ...]) -> SearchResult:
     from automm.run import search as search_run
 
-    ignored = [p.opts[0] for p in ctx.command.get_params(ctx)
-               if p.name not in ("resume", "device", "progress", "loggers") and p.name is not None
-               and ctx.get_parameter_source(p.name) == ParameterSource.COMMANDLINE]
-    if ignored:
-        click.echo(f"automm: warning: --resume uses the run's recorded settings; ignoring "
-                   f"{', '.join(ignored)}", err=True)
-    explicit = ctx.get_parameter_source("device") == ParameterSource.COMMANDLINE
+    warn_ignored(ctx, ("resume", "device", "progress", "loggers"), "--resume")
     click.echo(f"resuming {run_dir}")
-    return search_run.resume(run_dir, device=device if explicit else None, progress=progress,
+    return search_run.resume(run_dir, device=device if given(ctx, "device") else None, progress=progress,
                              on_epoch=lambda r: _on_epoch(run_dir, r),
                              loggers=search_loggers(loggers, run_dir))
+
+
+def _rerun(ctx: click.Context, original: Path, out: Path, device: str, progress: bool | None,
+           loggers: tuple[str, ...]) -> SearchResult:
+    from automm.run.layout import check_new_run
+    from automm.train.bilevel import rerun_search
+
+    warn_ignored(ctx, ("rerun", "out", "device", "progress", "loggers"), "--rerun")
+    check_new_run(out)
+    click.echo(f"repeating the search of {original} -> {out}")
+    return rerun_search(original, out, device=device if given(ctx, "device") else None, progress=progress,
+                        on_epoch=lambda r: _on_epoch(out, r), loggers=search_loggers(loggers, out))

@@ -16,6 +16,8 @@ class MediaSample:
     ``id`` is unique within the dataset (the path relative to its root); ``label`` is
     0 for real and 1 for fake; ``identities`` lists every person involved (a fake may
     carry a source and a target identity), the first being the primary ``identity``.
+    ``category`` and ``method`` name the kind of video where the layout knows it (e.g.
+    FakeAVCeleb's ``FakeVideo-RealAudio`` and ``faceswap``); empty when it does not.
     """
 
     id: str
@@ -23,6 +25,7 @@ class MediaSample:
     label: int
     identities: tuple[str, ...]
     category: str = ""
+    method: str = ""
 
     @property
     def identity(self) -> str:

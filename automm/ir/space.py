@@ -168,6 +168,12 @@ class SearchSpace:
             out.setdefault(c.family, []).append(c)
         return out
 
+    def uniform_entropy(self) -> dict[str, float]:
+        """Per family, the mean over its choices of ``log K`` (K candidates): the entropy of
+        uniform distributions, the most a family's entropy (eqs 20-21) can be."""
+        return {family: sum(math.log(len(c.candidates)) for c in choices) / len(choices)
+                for family, choices in self.families().items()}
+
     def input_groups(self) -> dict[str, list[Choice]]:
         """Input-slot choices grouped by the node that consumes them together, in order.
 

@@ -134,7 +134,7 @@ def _arch_title(arch: Architecture) -> str:
         params = ", ".join(f"{k}={v}" for k, v in strategy.items()
                            if k != "name" and isinstance(v, int | float | str))
         parts.append(f"{strategy['name']} ({params})" if params else str(strategy["name"]))
-    for key, label in (("val_acc", "val acc"), ("val_auc", "val AUC")):
+    for key, label in (("val_acc", "search validation acc"), ("val_auc", "search validation AUC")):
         value = arch.metrics.get(key)
         if isinstance(value, int | float):
             parts.append(f"{label} {value:.3f}")

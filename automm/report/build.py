@@ -2,7 +2,8 @@
 
 Reads the run directory of ``automm search`` (``arch.json``, ``metrics.jsonl``) and, when
 given or found, the evaluation directory of ``automm evaluate`` (``metrics.json``,
-``history.jsonl``, ``predictions.csv``); every file it makes goes into the run directory.
+``history.jsonl``, ``predictions.csv``, ``robustness.json``); every file it makes goes into the
+run directory (with ``latex``, ``table.tex`` too).
 """
 
 from __future__ import annotations
@@ -10,22 +11,52 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from automm.errors import AutommError, DotNotFoundError
 from automm.fileio import read_json, write_text
-from automm.ir import Architecture, load_architecture
+from automm.ir import Architecture, build_space_for, load_architecture
 from automm.render import architecture_file, architecture_graph, write_graph
-from automm.report.figures import entropy_figure, roc_figure, training_figure
-from automm.report.markdown import escape
+from automm.report.figures import (
+    entropy_figure,
+    robustness_figure,
+    roc_figure,
+    training_figure,
+    variants,
+)
+from automm.report.latex import run_table
+from automm.report.markdown import escape, table_cell, table_row
+from automm.report.provenance import how_it_ran
+from automm.train.bootstrap import chance_sentence
+from automm.train.breakdown import GROUP_KEYS
 
 REPORT = "report.md"
 ENTROPY = "entropy.png"
 TRAINING = "training.png"
 EVAL_TRAINING = "eval-training.png"
 ROC = "roc.png"
+ROBUSTNESS = "robustness.png"
+LATEX = "table.tex"
+METRICS_EXPLAINED = (
+    "AUC is the probability that the detector scores a randomly drawn fake video above a randomly "
+    "drawn real one, accuracy the fraction of videos it classifies correctly, and EER (equal error "
+    "rate) the error rate at the threshold where false positives and false negatives are equally "
+    "frequent. A detector that guesses has AUC 0.5 and EER 0.5 (and the accuracy of always naming the "
+    "larger class), so a result whose AUC interval includes 0.5 is not distinguishable from chance.")
+SEARCH_EXPLAINED = (
+    "**Search validation** (from arch.json): the derived architecture's scores on the validation split "
+    "during the search, the split that also chose it, from weights inherited from the supernet: a guide "
+    "to the search, optimistic, not a result.")
+TEST_EXPLAINED = (
+    "**Test** (from {file}): the architecture retrained from scratch, its epoch selected on the "
+    "validation split, scored once on the test split that neither the search nor the selection saw.")
+TEST_KEYS = ("test_auc", "test_acc", "test_eer")
+"""Metrics with intervals, shown in their own table."""
+OWN_SECTIONS = ("distinguishable_from_chance", "bootstrap", "provenance",
+                *(f"{k}_ci" for k in TEST_KEYS), *(f"by_{k}" for k in GROUP_KEYS))
+"""metrics.json keys shown apart from the table of other values."""
 RANDOM_INIT = "random-init"
 """Weights label of a randomly initialised backbone (the media plugin's ``random-init (seed N)``),
 read only from caches written before backbone records had ``pretrained``."""
@@ -117,15 +148,40 @@ def _field(record: Any, *keys: str) -> Any:
     return record
 
 
+def read_metrics(evaluation: Path | None) -> dict[str, Any] | None:
+    """The metrics.json of an evaluation directory (None without one)."""
+    metrics_file = evaluation / "metrics.json" if evaluation else None
+    if metrics_file is None or not metrics_file.is_file():
+        return None
+    metrics = read_json(metrics_file)
+    if not isinstance(metrics, dict):
+        raise AutommError(f"{metrics_file}: expected a JSON object")
+    return metrics
+
+
+def read_robustness(evaluation: Path | None) -> dict[str, Any] | None:
+    """The robustness.json of an evaluation directory (None without one)."""
+    path = evaluation / "robustness.json" if evaluation else None
+    if path is None or not path.is_file():
+        return None
+    record = read_json(path)
+    if not isinstance(record, dict) or not isinstance(record.get("conditions"), list) or not all(
+            isinstance(c, dict) and "condition" in c for c in record["conditions"]):
+        raise AutommError(f"{path}: expected an object with a list of conditions")
+    return record
+
+
 def write_report(
-    run_dir: str | os.PathLike[str], eval_dir: str | os.PathLike[str] | None = None
+    run_dir: str | os.PathLike[str], eval_dir: str | os.PathLike[str] | None = None, *, latex: bool = False
 ) -> list[Path]:
-    """Write the figures and ``report.md`` into ``run_dir``; return the files written."""
+    """Write the figures and ``report.md`` (with ``latex`` also ``table.tex``, the metrics as a
+    LaTeX tabular) into ``run_dir``; return the files written."""
     run = Path(run_dir)
     if not run.is_dir():
         raise AutommError(f"{run}: no such run directory")
     arch = load_architecture(run / "arch.json")
     evaluation = find_eval_dir(run, Path(eval_dir) if eval_dir is not None else None)
+    metrics = read_metrics(evaluation)
     written: list[Path] = []
     md = [f"# Report: {escape(run.name)}", "", _summary(arch), ""]
     eval_arch = evaluation / "arch.json" if evaluation else None
@@ -137,22 +193,33 @@ def write_report(
     if flagged:
         md += [_random_init_warning(flagged), ""]
     md += ["## Architecture", "", *_architecture_section(arch, run, written), ""]
-    md += ["## Metrics", "", *_metrics_section(arch, evaluation), ""]
-    md += ["## Search", "", *_search_section(run, written), ""]
+    md += ["## Metrics", "", *_metrics_section(arch, evaluation, metrics), ""]
+    md += ["## Search", "", *_search_section(run, arch, written), ""]
     if evaluation is not None:
-        md += ["## Evaluation", "", *_evaluation_section(evaluation, run, written), ""]
+        md += ["## Evaluation", "", *_evaluation_section(evaluation, run, metrics, written), ""]
+        robust = read_robustness(evaluation)
+        if robust is not None:
+            md += ["## Robustness", "", *_robustness_section(robust, run, written), ""]
+    records = {"search": arch.provenance}
+    if metrics is not None and isinstance(metrics.get("provenance"), Mapping):
+        records["evaluation"] = metrics["provenance"]
+    md += ["## How this was run", "", *how_it_ran(records), ""]
+    if latex:
+        written.append(run / LATEX)
+        write_text(run / LATEX, run_table(arch.metrics, metrics))
+        md += [f"The metrics as a LaTeX tabular: [{LATEX}]({LATEX}).", ""]
     report = run / REPORT
     write_text(report, "\n".join(md).rstrip() + "\n")
     return [*written, report]
 
 
 def _summary(arch: Architecture) -> str:
-    config = ", ".join(f"{escape(k)}={_cell(v)}" for k, v in arch.config.items() if k != "tap_channels")
+    config = ", ".join(f"{escape(k)}={table_cell(v)}" for k, v in arch.config.items() if k != "tap_channels")
     text = f"Space `{arch.space}` ({config})"
     strategy = dict(arch.strategy)
     if strategy:
         name = strategy.pop("name", "?")
-        params = ", ".join(f"{escape(k)}={_cell(v)}" for k, v in strategy.items())
+        params = ", ".join(f"{escape(k)}={table_cell(v)}" for k, v in strategy.items())
         text += f", strategy {escape(name)}" + (f" ({params})" if params else "")
     return text + "."
 
@@ -247,51 +314,128 @@ def _architecture_section(arch: Architecture, run: Path, written: list[Path]) ->
             "then the classifier head. Taps and inputs that no step uses are faded."]
 
 
-def _metrics_section(arch: Architecture, evaluation: Path | None) -> list[str]:
-    lines = ["Search (validation, from arch.json):", "", *_table(arch.metrics)]
-    metrics_file = evaluation / "metrics.json" if evaluation else None
-    if metrics_file is not None and metrics_file.is_file():
-        metrics = read_json(metrics_file)
-        if not isinstance(metrics, dict):
-            raise AutommError(f"{metrics_file}: expected a JSON object")
-        lines += ["", f"Evaluation (test, from {metrics_file.name}):", "", *_table(metrics)]
+def _metrics_section(arch: Architecture, evaluation: Path | None, metrics: Mapping[str, Any] | None
+                     ) -> list[str]:
+    lines = [METRICS_EXPLAINED, "", SEARCH_EXPLAINED, "", *_table(arch.metrics)]
+    if metrics is not None:
+        lines += ["", TEST_EXPLAINED.format(file="metrics.json"), "", *_test_table(metrics), "",
+                  *_table({k: v for k, v in metrics.items() if k not in (*TEST_KEYS, *OWN_SECTIONS)})]
+        for key in GROUP_KEYS:
+            lines += ["", f"### Per fake {key}", "", *_groups_table(key, metrics.get(f"by_{key}"))]
     elif evaluation is None:
         lines += ["", "No evaluation yet: run `automm evaluate` and report again for test metrics."]
     return lines
 
 
-def _search_section(run: Path, written: list[Path]) -> list[str]:
+def _test_table(metrics: Mapping[str, Any]) -> list[str]:
+    """The test metrics with their intervals, how the intervals were drawn and the verdict on chance."""
+    rows = [table_row([label, metrics.get(key), _interval(metrics.get(f"{key}_ci"))])
+            for key, label in zip(TEST_KEYS, ("test AUC", "test accuracy", "test EER"), strict=True)]
+    lines = ["| metric | value | 95% interval |", "| --- | --- | --- |", *rows, ""]
+    boot = metrics.get("bootstrap")
+    if isinstance(boot, Mapping):
+        chance = chance_sentence(metrics.get("distinguishable_from_chance"))
+        lines += [f"Intervals: {escape(boot.get('method'))}, {table_cell(boot.get('resamples'))} resamples, "
+                  f"seed {table_cell(boot.get('seed'))}. {chance}"]
+    else:
+        lines += ["No intervals recorded (an evaluation by an older automm): evaluate again for them."]
+    return lines
+
+
+def _groups_table(key: str, record: Any) -> list[str]:
+    """A ``by_category`` / ``by_method`` record of metrics.json as a table, or its note."""
+    if not isinstance(record, Mapping):
+        return ["Not recorded (an evaluation by an older automm)."]
+    groups = record.get("groups")
+    if not isinstance(groups, Mapping) or not groups:
+        return [f"Not known: {escape(record.get('note') or 'no groups')}."]
+    reals = table_cell(record.get("reals"))
+    lines = [f"AUC of the fakes of each {escape(key)} against all {reals} real test videos:", "",
+             f"| {escape(key)} | fakes | AUC | 95% interval |", "| --- | --- | --- | --- |"]
+    lines += [table_row([name, g.get("fakes"), g.get("auc"), _interval(g.get("auc_ci"))])
+              for name, g in groups.items() if isinstance(g, Mapping)]
+    if record.get("unknown_fakes"):
+        lines += ["", f"{table_cell(record['unknown_fakes'])} fakes without a {escape(key)} are left out."]
+    return lines
+
+
+def _interval(value: Any) -> str:
+    """``[0.61, 0.92]`` of a two-number list, ``n/a`` otherwise."""
+    if isinstance(value, list | tuple) and len(value) == 2 and all(isinstance(v, int | float) for v in value):
+        return f"[{value[0]:.4g}, {value[1]:.4g}]"
+    return "n/a"
+
+
+def _figure_links(name: str) -> str:
+    """A sentence linking the vector and one-column variants of the figure ``name``."""
+    _, pdf, column, column_pdf = variants(name)
+    return (f"Vector: [{pdf.name}]({pdf.name}); one column wide: [{column.name}]({column.name}), "
+            f"[{column_pdf.name}]({column_pdf.name}).")
+
+
+def _search_section(run: Path, arch: Architecture, written: list[Path]) -> list[str]:
     metrics = run / "metrics.jsonl"
     if not metrics.is_file():
         return ["No metrics.jsonl in the run directory: no search curves."]
     records = read_jsonl(metrics)
     if not records:
         return ["metrics.jsonl is empty: no search curves."]
-    written.append(entropy_figure(records, run / ENTROPY))
-    written.append(training_figure(records, run / TRAINING, title="search"))
+    written += variants(entropy_figure(records, run / ENTROPY, _uniform_entropy(arch)))
+    best = arch.metrics.get("best_epoch")
+    written += variants(training_figure(records, run / TRAINING, title="search",
+                                        best_epoch=best if isinstance(best, int) else None))
     return [f"{len(records)} epoch(s) logged.", "",
-            "Entropy of each choice family per epoch (paper Figure 1b):", "", f"![entropy]({ENTROPY})", "",
-            "Loss, accuracy and AUC per epoch (derived = the architecture derived after the epoch):", "",
-            f"![training]({TRAINING})"]
+            "Entropy of each choice family per epoch (paper Figure 1b); dotted: the entropy of uniform "
+            "distributions, where every family starts:", "", f"![entropy]({ENTROPY})", "",
+            _figure_links(ENTROPY), "",
+            "Loss, accuracy and AUC per epoch on the search's splits (derived = the architecture derived "
+            "after the epoch; dashed: the epoch whose architecture was kept):", "",
+            f"![training]({TRAINING})", "", _figure_links(TRAINING)]
 
 
-def _evaluation_section(evaluation: Path, run: Path, written: list[Path]) -> list[str]:
+def _uniform_entropy(arch: Architecture) -> dict[str, float] | None:
+    """The uniform entropy of each choice family of ``arch``'s space (None when the space cannot
+    be built, e.g. its plugin is not installed)."""
+    try:
+        return build_space_for(arch).uniform_entropy()
+    except AutommError:
+        return None
+
+
+def _evaluation_section(evaluation: Path, run: Path, metrics: Mapping[str, Any] | None,
+                        written: list[Path]) -> list[str]:
     lines: list[str] = []
     predictions = evaluation / "predictions.csv"
     if predictions.is_file():
         labels, scores = read_predictions(predictions)
         if len(set(labels)) == 2:
             area = roc_figure(scores, labels, run / ROC)
-            written.append(run / ROC)
-            lines += [f"ROC on the test split ({len(labels)} samples, AUC {area:.4f}):", "",
-                      f"![roc]({ROC})", ""]
+            written += variants(run / ROC)
+            lines += [f"ROC on the test split ({len(labels)} samples, AUC {area:.4f}; the dot marks the "
+                      "equal error rate):", "", f"![roc]({ROC})", "", _figure_links(ROC), ""]
         else:
             lines += [f"{predictions}: the test split has a single class; no ROC curve.", ""]
     history = evaluation / "history.jsonl"
     if history.is_file() and (records := read_jsonl(history)):
-        written.append(training_figure(records, run / EVAL_TRAINING, title="evaluation (retraining)"))
-        lines += ["Retraining curves:", "", f"![retraining]({EVAL_TRAINING})"]
+        best = (metrics or {}).get("best_epoch")
+        written += variants(training_figure(records, run / EVAL_TRAINING, title="evaluation (retraining)",
+                                            best_epoch=best if isinstance(best, int) else None))
+        lines += ["Retraining curves (dashed: the epoch selected on validation, whose weights were tested):",
+                  "", f"![retraining]({EVAL_TRAINING})", "", _figure_links(EVAL_TRAINING)]
     return lines or [f"{evaluation}: no predictions.csv or history.jsonl."]
+
+
+def _robustness_section(record: Mapping[str, Any], run: Path, written: list[Path]) -> list[str]:
+    """robustness.json as a table, the verdict and the figure."""
+    written += variants(robustness_figure(record, run / ROBUSTNESS))
+    lines = [f"The test split ({table_cell(record.get('samples'))} videos) with each modality removed (its "
+             f"features zeroed, or replaced by their mean over the training split) or degraded (noise: "
+             f"{escape(record.get('noise'))}, at levels {table_cell(record.get('noise_levels'))}).", "",
+             "| condition | AUC | 95% interval | accuracy | EER |", "| --- | --- | --- | --- | --- |"]
+    lines += [table_row([c["condition"], c.get("auc"), _interval(c.get("auc_ci")), c.get("acc"),
+                         c.get("eer")]) for c in record["conditions"]]
+    return [*lines, "", f"**{escape(record.get('verdict'))}**", "", f"![robustness]({ROBUSTNESS})", "",
+            _figure_links(ROBUSTNESS)]
 
 
 def _table(metrics: Mapping[str, Any]) -> list[str]:
@@ -299,12 +443,13 @@ def _table(metrics: Mapping[str, Any]) -> list[str]:
     row per field, ``data: path``), and a table of its own for each record of records (e.g.
     ``class_counts``: a row per split, a column per class)."""
     rows = [row for k, v in metrics.items() if not _is_grid(v) for row in _flat_rows(str(k), v)]
-    tables = [["| metric | value |", "| --- | --- |", *(_row(row) for row in rows)]] if rows else []
+    tables = [["| metric | value |", "| --- | --- |", *(table_row(row) for row in rows)]] if rows else []
     for key, value in metrics.items():
         if _is_grid(value):
             columns = list(dict.fromkeys(c for row in value.values() for c in row))
-            tables.append([_row([key, *columns]), _row(["---"] * (len(columns) + 1)),
-                           *(_row([name, *(row.get(c) for c in columns)]) for name, row in value.items())])
+            tables.append([table_row([key, *columns]), table_row(["---"] * (len(columns) + 1)),
+                           *(table_row([name, *(row.get(c) for c in columns)])
+                             for name, row in value.items())])
     lines: list[str] = []
     for table in tables:
         lines += [""] * bool(lines) + table
@@ -324,24 +469,3 @@ def _flat_rows(key: str, value: Any) -> list[tuple[str, Any]]:
     if isinstance(value, Mapping) and value:
         return [row for k, v in value.items() for row in _flat_rows(f"{key}: {k}", v)]
     return [(key, value)]
-
-
-def _row(cells: Sequence[Any]) -> str:
-    """A Markdown table row of ``cells`` (as :func:`_cell` text)."""
-    return "| " + " | ".join(_cell(c) for c in cells) + " |"
-
-
-def _cell(value: Any) -> str:
-    """``value`` as escaped Markdown text (:func:`automm.report.markdown.escape`), never JSON."""
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
-        return f"{value:,}"
-    if isinstance(value, Mapping):
-        return ", ".join(f"{escape(k)}={_cell(v)}" for k, v in value.items()) or "none"
-    if isinstance(value, list | tuple):
-        plain = all(isinstance(v, str | int | float) for v in value)
-        return ("," if plain else "; ").join(_cell(v) for v in value) or "none"
-    return escape(value)

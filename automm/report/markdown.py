@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 _SPECIAL = re.compile(r"([\\`*\[\]|~!]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 """Markdown punctuation that can start emphasis, code, links, images or table cells mid-line
@@ -19,3 +21,24 @@ def escape(text: object, limit: int = 500) -> str:
         s = s[:limit] + "..."
     s = "".join(_HTML.get(ch, ch) for ch in s)
     return _SPECIAL.sub(r"\\\1", s)
+
+
+def table_row(cells: Sequence[Any]) -> str:
+    """A Markdown table row of ``cells`` (as :func:`table_cell` text)."""
+    return "| " + " | ".join(table_cell(c) for c in cells) + " |"
+
+
+def table_cell(value: Any) -> str:
+    """``value`` as escaped Markdown text (:func:`escape`), never JSON."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
+        return f"{value:,}"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{escape(k)}={table_cell(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, list | tuple):
+        plain = all(isinstance(v, str | int | float) for v in value)
+        return ("," if plain else "; ").join(table_cell(v) for v in value) or "none"
+    return escape(value)

@@ -15,16 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from matplotlib import colormaps
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from automm.fileio import write_text
+from automm.fileio import read_json, write_text
 from automm.report.build import read_jsonl
-from automm.report.figures import FAMILY_SYMBOLS, _epochs, _figure, _number, _save
+from automm.report.figures import FAMILY_SYMBOLS, _epoch_axis, _epochs, _figure, _number, _publish, variants
+from automm.report.latex import PREAMBLE, tabular
+from automm.report.latex import escape as latex_escape
 from automm.report.markdown import escape
+from automm.report.provenance import how_it_ran
 from automm.sweep.grid import Axis, format_value, plain
 from automm.sweep.results import OK, read_sweep
 
 TABLE = "table.md"
+LATEX = "table.tex"
 HEATMAPS = (("test_auc", "test AUC", "heatmap-auc.png"), ("params", "params", "heatmap-params.png"))
 """Column, label and file of each heatmap."""
 OVERLAY = "entropy-overlay.png"
@@ -39,17 +44,61 @@ def best_row(rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     return max(scored, key=lambda r: r["test_auc"]) if scored else None
 
 
-def write_sweep_report(sweep_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write table.md, the heatmaps and the entropy overlay into ``sweep_dir``; return them."""
+def write_sweep_report(sweep_dir: str | os.PathLike[str], *, latex: bool = False) -> list[Path]:
+    """Write table.md (with ``latex`` also table.tex), the heatmaps and the entropy overlay
+    into ``sweep_dir``; return them."""
     root = Path(sweep_dir)
     axes, rows, record = read_sweep(root)
-    written = []
+    figures = []
     if any(r.get("status") == OK for r in rows):
-        written += [heatmap(axes, rows, column, label, root / name) for column, label, name in HEATMAPS]
+        figures += [heatmap(axes, rows, column, label, root / name) for column, label, name in HEATMAPS]
         overlay = entropy_overlay(root, axes, rows, root / OVERLAY)
-        written += [overlay] if overlay is not None else []
-    write_text(root / TABLE, "\n".join(table_markdown(axes, rows, record, [p.name for p in written])) + "\n")
-    return [root / TABLE, *written]
+        figures += [overlay] if overlay is not None else []
+    lines = table_markdown(axes, rows, record, [p.name for p in figures])
+    first = next((r for r in rows if r.get("status") == OK), None)
+    if first is not None:
+        lines += ["", "## How this was run", "", f"The first finished point ({escape(first['key'])}); every "
+                  "point's arch.json and eval/metrics.json record their own.", "",
+                  *how_it_ran(_point_records(root / first["run_dir"]))]
+    write_text(root / TABLE, "\n".join(lines) + "\n")
+    written = [root / TABLE, *(v for p in figures for v in variants(p))]
+    if latex:
+        seeds = next((a["values"] for a in record.get("axes", []) if a.get("kind") == "seed"), [])
+        write_text(root / LATEX, sweep_latex(axes, rows, len(seeds)))
+        written.append(root / LATEX)
+    return written
+
+
+def _point_records(run: Path) -> dict[str, Any]:
+    """The provenance of a point's search and evaluation (what they record)."""
+    records = {}
+    for name, path in (("search", run / "arch.json"), ("evaluation", run / "eval" / "metrics.json")):
+        if path.is_file():
+            doc = read_json(path)
+            if isinstance(doc, dict) and isinstance(doc.get("provenance"), dict):
+                records[name] = doc["provenance"]
+    return records
+
+
+def sweep_latex(axes: Sequence[Axis], rows: Sequence[Mapping[str, Any]], seeds: int) -> str:
+    """The Table 3 layout of table.md as LaTeX tabulars (one per group of further axes)."""
+    parts = [PREAMBLE]
+    (row_axis, row_values), (col_axis, col_values) = _side(axes, 0), _side(axes, 1)
+    for group in _groups(axes):
+        if group:
+            parts.append("% " + ", ".join(f"{a.name}={format_value(v)}" for a, v in group) + "\n")
+        grids = {column: _grid(axes, rows, group, column) for column, _, _ in TABLE_METRICS}
+        body = []
+        for i, rv in enumerate(row_values):
+            for n, (column, label, fmt) in enumerate(TABLE_METRICS):
+                first = f"{row_axis.name}={format_value(rv)}" if row_axis and n == 0 else ""
+                cells = [_cell(values, fmt.format, seeds) for values in grids[column][i]]
+                body.append([latex_escape(c).replace("±", "$\\pm$") for c in (first, label, *cells)])
+        corner = " / ".join(a.name for a in (row_axis, col_axis) if a is not None)
+        columns = [f"{col_axis.name}={format_value(v)}" if col_axis else "all" for v in col_values]
+        head = [corner, "", *columns]
+        parts.append(tabular(head, body, "ll" + "r" * len(col_values)))
+    return "".join(parts)
 
 
 def table_markdown(axes: Sequence[Axis], rows: Sequence[Mapping[str, Any]], record: Mapping[str, Any],
@@ -138,9 +187,14 @@ def _cell(numbers: Sequence[float], fmt: Callable[[float], str], seeds: int) -> 
 def heatmap(axes: Sequence[Axis], rows: Sequence[Mapping[str, Any]], column: str, label: str,
             out: str | os.PathLike[str]) -> Path:
     """Mean of ``column`` over seeds per (first axis, second axis) cell, one panel per group."""
+    return _publish(lambda narrow: _heatmap(axes, rows, column, label, narrow), out)
+
+
+def _heatmap(axes: Sequence[Axis], rows: Sequence[Mapping[str, Any]], column: str, label: str,
+             narrow: bool) -> Figure:
     groups = _groups(axes)
     (row_axis, row_values), (col_axis, col_values) = _side(axes, 0), _side(axes, 1)
-    fig = _figure(len(groups), width=1.2 + 1.1 * len(col_values))
+    fig = _figure(len(groups), width=1.2 + 1.1 * len(col_values), column=narrow)
     for ax, group in zip(fig.axes, groups, strict=True):
         means = [[statistics.fmean(v) if v else math.nan for v in line]
                  for line in _grid(axes, rows, group, column)]
@@ -158,7 +212,7 @@ def heatmap(axes: Sequence[Axis], rows: Sequence[Mapping[str, Any]], column: str
         ax.set(xlabel=col_axis.name if col_axis else "", ylabel=row_axis.name if row_axis else "",
                title=", ".join(title))
         fig.colorbar(image, ax=ax)
-    return _save(fig, out)
+    return fig
 
 
 def entropy_overlay(sweep_dir: Path, axes: Sequence[Axis], rows: Sequence[Mapping[str, Any]],
@@ -176,14 +230,19 @@ def entropy_overlay(sweep_dir: Path, axes: Sequence[Axis], rows: Sequence[Mappin
     colour_axis = axes[0].name if axes else "seed"
     values = list(dict.fromkeys(format_value(r.get(colour_axis)) for r, _ in runs))
     colours = colormaps["viridis"].resampled(max(len(values), 2))
-    fig = _figure(len(families))
-    for ax, family in zip(fig.axes, families, strict=True):
-        for row, records in runs:
-            series = [_number((rec.get("entropy") or {}).get(family)) for rec in records]
-            ax.plot(_epochs(records), series, color=colours(values.index(format_value(row.get(colour_axis)))),
-                    alpha=0.6, linewidth=1)
-        symbol = FAMILY_SYMBOLS.get(family)
-        ax.set(xlabel="epoch", ylabel="entropy (nats)", title=f"{family} ({symbol})" if symbol else family)
-    handles = [Line2D([], [], color=colours(i), label=f"{colour_axis}={v}") for i, v in enumerate(values)]
-    fig.axes[-1].legend(handles=handles, fontsize="small")
-    return _save(fig, out)
+
+    def draw(column: bool) -> Figure:
+        fig = _figure(len(families), column=column)
+        for ax, family in zip(fig.axes, families, strict=True):
+            for row, records in runs:
+                series = [_number((rec.get("entropy") or {}).get(family)) for rec in records]
+                colour = colours(values.index(format_value(row.get(colour_axis))))
+                ax.plot(_epochs(records), series, color=colour, alpha=0.6, linewidth=1)
+            symbol = FAMILY_SYMBOLS.get(family)
+            _epoch_axis(ax)
+            ax.set(ylabel="entropy (nats)", title=f"{family} ({symbol})" if symbol else family)
+        handles = [Line2D([], [], color=colours(i), label=f"{colour_axis}={v}") for i, v in enumerate(values)]
+        fig.axes[-1].legend(handles=handles, fontsize="small")
+        return fig
+
+    return _publish(draw, out)

@@ -41,15 +41,15 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from automm import __version__
 from automm.data.cache import FeatureCache, data_record
-from automm.errors import CacheError
+from automm.errors import AutommError, CacheError
 from automm.factory import create_space, create_strategy
 from automm.fileio import finite_or_none, write_jsonl
-from automm.ir.architecture import Architecture, save_architecture
+from automm.ir.architecture import Architecture, load_architecture, save_architecture
 from automm.ir.space import SearchSpace
 from automm.loggers import Loggers
 from automm.nn.network import FusionNetwork, count_parameters
+from automm.provenance import now, provenance, recorded_settings
 from automm.run.layout import ARCH, CHECKPOINT, METRICS
 from automm.strategy.base import Strategy, adam
 from automm.train.balance import class_counts
@@ -157,23 +157,49 @@ def resume_search(run_dir: str | os.PathLike[str], *, device: str | None = None,
     (optionally on another ``device``); a finished search just rewrites its arch.json."""
     run = Path(run_dir)
     state = load_checkpoint(run / CHECKPOINT, "search")
-    setup = state["setup"]
-    name, params = setup["strategy"]["name"], dict(setup["strategy"])
-    params.pop("name")
-    strategy = create_strategy(name, params)
+    space, strategy, cache, settings = _recorded_search(state["setup"], "the search started", device)
+    search_run = _Search(space, strategy, cache, settings, run, progress, on_epoch, loggers)
+    reference = {**search_run.state(), "setup": {}, "best": None}
+    del reference["started"]  # checkpoints written before it was recorded lack it
+    check_state(run / CHECKPOINT, state, reference)
+    with restoring(run / CHECKPOINT):
+        search_run.load(state)
+    return search_run.run()
+
+
+def rerun_search(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, device: str | None = None,
+                 progress: bool | None = None, on_epoch: EpochCallback | None = None,
+                 loggers: Loggers | None = None) -> SearchResult:
+    """Repeat the search of ``run_dir`` in the new run directory ``out`` with the strategy, space,
+    feature cache and settings its arch.json records (optionally on another ``device``)."""
+    path = Path(run_dir) / ARCH
+    arch = load_architecture(path)
+    strategy, data = arch.provenance.get("strategy"), arch.provenance.get("data")
+    if not isinstance(strategy, Mapping) or "name" not in strategy or not isinstance(data, Mapping) \
+            or "path" not in data:
+        raise AutommError(f"{path}: records no strategy or feature cache; it cannot be rerun")
+    settings = recorded_settings(arch.provenance, path, SearchSettings)
+    setup = {"strategy": strategy, "space": {"name": arch.space, "config": dict(arch.config)},
+             "data": data, "settings": dataclasses.asdict(settings)}
+    space, method, cache, settings = _recorded_search(setup, f"{path} was written", device)
+    return search(space, method, cache, settings, out, progress=progress, on_epoch=on_epoch, loggers=loggers)
+
+
+def _recorded_search(setup: Mapping[str, Any], since: str, device: str | None
+                     ) -> tuple[SearchSpace, Strategy, FeatureCache, SearchSettings]:
+    """The space, strategy, cache and settings of a recorded search ``setup`` (a checkpoint's,
+    or as rebuilt from arch.json); a cache whose fingerprint changed ``since`` is an error."""
+    params = dict(setup["strategy"])
+    strategy = create_strategy(params.pop("name"), params)
     space = create_space(setup["space"]["name"], setup["space"]["config"])
     cache = FeatureCache.open(setup["data"]["path"])
-    if cache.fingerprint != setup["data"]["fingerprint"]:
-        raise CacheError(f"{cache.path}: the feature cache changed since the search started "
+    if cache.fingerprint != setup["data"].get("fingerprint"):
+        raise CacheError(f"{cache.path}: the feature cache changed since {since} "
                          "(fingerprint differs); start a new search")
     settings = SearchSettings(**{"select": "best", **setup["settings"]})  # runs before --select
     if device is not None:
         settings = dataclasses.replace(settings, device=device)
-    search_run = _Search(space, strategy, cache, settings, run, progress, on_epoch, loggers)
-    check_state(run / CHECKPOINT, state, {**search_run.state(), "setup": {}, "best": None})
-    with restoring(run / CHECKPOINT):
-        search_run.load(state)
-    return search_run.run()
+    return space, strategy, cache, settings
 
 
 def score_derived(space: SearchSpace, arch: Architecture, supernet: nn.Module,
@@ -228,6 +254,7 @@ class _Search:
         self.best: dict[str, Any] | None = None
         self.finished: str | None = None
         self.clock = Stopwatch()
+        self.started = now()
         self.bar = RunProgress(settings.epochs, 0, False)  # replaced by run()
 
     # -- checkpoints ---------------------------------------------------------------------
@@ -248,6 +275,7 @@ class _Search:
             "strategy": self.strategy.state_dict(),
             "rng": rng_state(self.generator),
             "best": self.best, "history": self.history, "seconds": self.clock.seconds,
+            "started": self.started,
         }
 
     def load(self, state: Mapping[str, Any]) -> None:
@@ -263,6 +291,7 @@ class _Search:
         self.epoch, self.finished = state["epoch"], state["finished"]
         self.best, self.history = state["best"], list(state["history"])
         self.clock = Stopwatch(state["seconds"])
+        self.started = state.get("started", self.started)
 
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> SearchResult:
@@ -391,5 +420,5 @@ class _Search:
                 "search_seconds": round(self.clock.seconds, 3), "epochs": self.epoch,
                 "select": self.settings.select, "best_epoch": self.best["epoch"], "stopped": self.finished,
                 "balance": self.settings.balance, "class_counts": class_counts(self.cache)}),
-            provenance={"automm": __version__, "torch": str(torch.__version__),
-                        "data": data_record(self.cache)})
+            provenance={**provenance(self.settings, device=self.device, data=data_record(self.cache),
+                                     started=self.started), "strategy": self.strategy.record()})

@@ -3,9 +3,12 @@
 The derived network is trained from scratch on the train split (paper: 100 epochs, batch 16,
 dropout 0.2; Adam lr 3e-3, weight decay 3e-3, cosine schedule), the epoch with the best
 validation result is selected (accuracy, ties by the lower loss) and its weights are scored on the test
-split. The output directory gets ``metrics.json``, ``model.safetensors``, ``arch.json``,
-``history.jsonl``, ``predictions.csv`` and a per-epoch ``checkpoint.pt`` (``resume=True``
-continues from it to the same result).
+split, with bootstrap intervals, the AUC of each kind of fake (:mod:`automm.train.breakdown`)
+and, when asked, the scores with a modality missing or degraded (:mod:`automm.train.robustness`).
+The output directory gets ``metrics.json`` (with the run's provenance: :mod:`automm.provenance`),
+``model.safetensors``, ``arch.json``, ``history.jsonl``, ``predictions.csv``, with robustness
+``robustness.json`` and its figure, and a per-epoch ``checkpoint.pt`` (``resume=True`` continues
+from it to the same result).
 """
 
 from __future__ import annotations
@@ -32,10 +35,13 @@ from automm.ir.architecture import Architecture, build_space_for, save_architect
 from automm.locking import owned
 from automm.loggers import Loggers
 from automm.nn.network import FusionNetwork, count_parameters
+from automm.provenance import now, provenance
 from automm.run.layout import CHECKPOINT
 from automm.strategy.base import adam
 from automm.train.balance import class_counts
 from automm.train.batches import load_splits
+from automm.train.bootstrap import Bootstrap, distinguishable_from_chance
+from automm.train.breakdown import GROUP_KEYS, breakdown, dataset_layouts
 from automm.train.checkpoint import (
     check_state,
     load_checkpoint,
@@ -49,9 +55,12 @@ from automm.train.device import autocast, resolve_device
 from automm.train.metrics import equal_error_rate
 from automm.train.prediction import Predictions, better, predict
 from automm.train.progress import EpochCallback, RunProgress, Stopwatch
-from automm.train.settings import RetrainSettings
+from automm.train.settings import SCORING_SETTINGS, RetrainSettings
 from automm.train.steps import weight_update
 from automm.train.thresholds import choose_thresholds
+
+ROBUSTNESS = "robustness.json"
+ROBUSTNESS_FIGURE = "robustness.png"
 
 
 @dataclass
@@ -63,6 +72,8 @@ class RetrainResult:
     network: FusionNetwork
     predictions: Predictions
     ids: list[str]
+    robustness: dict[str, Any] | None = None
+    """What robustness.json holds (with ``settings.robustness``)."""
 
 
 def backbone_params(source: Mapping[str, Any]) -> int | None:
@@ -135,7 +146,7 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings.epochs,
                                                            eta_min=settings.min_lr)
     generator = torch.Generator().manual_seed(settings.seed)
-    epoch, history, best, best_state, clock = 0, [], None, None, Stopwatch()
+    epoch, history, best, best_state, clock, started = 0, [], None, None, Stopwatch(), now()
     if resume:
         path = out / CHECKPOINT
         state = load_checkpoint(path, "evaluation")
@@ -161,6 +172,7 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
             set_rng_state(state["rng"], generator)
         epoch, history, best = state["epoch"], list(state["history"]), state["best"]
         best_state, clock = state["best_network"], Stopwatch(state["seconds"])
+        started = state.get("started", started)
     out.mkdir(parents=True, exist_ok=True)
     train, val = data["train"], data["val"]
     run_bar = RunProgress(settings.epochs, epoch, progress)
@@ -199,7 +211,7 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
             "setup": setup, "epoch": epoch, "network": network.state_dict(),
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "rng": rng_state(generator), "best": best, "best_network": best_state,
-            "history": history, "seconds": clock.seconds}, "evaluation")
+            "history": history, "seconds": clock.seconds, "started": started}, "evaluation")
         write_jsonl(out / "history.jsonl", history)
         loggers.log_epoch(record)
         if on_epoch is not None:
@@ -216,8 +228,12 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
     source = cache.manifest.get("source", {})
     params = count_parameters(network)
     extra = backbone_params(source)
+    boot = Bootstrap(settings.bootstrap, settings.seed)
     metrics = finite_or_none({
         "test_auc": t["auc"], "test_acc": t["acc"], "test_eer": equal_error_rate(test.scores, test.labels),
+        **test_intervals(test, boot),
+        **{f"by_{key}": breakdown([cache.samples[r] for r in data["test"].rows], test.scores, test.labels,
+                                  key, cache.classes, boot, dataset_layouts(source)) for key in GROUP_KEYS},
         "test_loss": t["loss"], "params": params,
         "params_with_backbones": None if extra is None else params + extra,
         "val_auc": best["auc"], "val_acc": best["acc"], "best_epoch": best["epoch"],
@@ -229,29 +245,52 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
         "thresholds": choose_thresholds(chosen.scores, chosen.labels, settings.target_fpr,
                                         test.scores, test.labels),
     })
-    _write_outputs(out, arch, cache, network, metrics, test, data["test"].ids)
-    return RetrainResult(metrics, history, network, test, data["test"].ids)
+    robust = None
+    if settings.robustness:
+        from automm.train.robustness import robustness
+
+        robust = robustness(network, data["train"], data["test"], boot, precision=settings.precision,
+                            seed=settings.seed)
+    metrics["provenance"] = provenance(settings, device=device, data=setup["data"], started=started)
+    _write_outputs(out, arch, cache, network, metrics, test, data["test"].ids, robust)
+    return RetrainResult(metrics, history, network, test, data["test"].ids, robust)
+
+
+def test_intervals(test: Predictions, bootstrap: Bootstrap) -> dict[str, Any]:
+    """``test_auc_ci``, ``test_acc_ci``, ``test_eer_ci`` ([low, high] or None),
+    ``distinguishable_from_chance`` (whether the AUC interval excludes 0.5) and ``bootstrap``
+    (how the intervals were drawn) of the test predictions."""
+    intervals = bootstrap.binary(test.scores, test.predicted, test.labels)
+    out: dict[str, Any] = {f"test_{k}_ci": None if v is None else list(v) for k, v in intervals.items()}
+    return {**out, "distinguishable_from_chance": distinguishable_from_chance(intervals["auc"]),
+            "bootstrap": bootstrap.record()}
 
 
 def _comparable(setup: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What must match between a checkpoint and a resumed evaluation (not the device, nor the
-    target false-positive rate, which only chooses a threshold after training)."""
-    settings = {k: v for k, v in setup["settings"].items() if k not in ("device", "target_fpr")}
+    """What must match between a checkpoint and a resumed evaluation (not the device, not the
+    settings of the scoring after training)."""
+    settings = {k: v for k, v in setup["settings"].items() if k not in ("device", *SCORING_SETTINGS)}
     return setup["arch"]["choices"], setup["arch"]["space"], setup["data"]["fingerprint"], settings
 
 
-RESULTS = ("metrics.json", "model.safetensors", "arch.json", "predictions.csv")
-"""The result files of one evaluation, committed together."""
+RESULTS = ("metrics.json", "model.safetensors", "arch.json", "predictions.csv", ROBUSTNESS)
+"""The result files of one evaluation, committed together (with the robustness figure's)."""
 
 
 def _write_outputs(out: Path, arch: Architecture, cache: FeatureCache, network: FusionNetwork,
-                   metrics: dict[str, Any], test: Predictions, ids: list[str]) -> None:
+                   metrics: dict[str, Any], test: Predictions, ids: list[str],
+                   robust: dict[str, Any] | None) -> None:
     """Write the result files into a temporary directory beside ``out`` holding (links to) the
     other files of ``out`` (checkpoint, history), then swap it in with one rename: a reader
     sees every result of one run or of another, never a mix."""
+    from automm.report.figures import robustness_figure, variants
+
     with atomic_path(out, directory=True) as tmp:
-        carry_over(out, tmp, skip=RESULTS)
+        carry_over(out, tmp, skip=(*RESULTS, *(p.name for p in variants(ROBUSTNESS_FIGURE))))
         _write_results(tmp, arch, cache, network, metrics, test, ids)
+        if robust is not None:
+            write_json(tmp / ROBUSTNESS, robust)
+            robustness_figure(robust, tmp / ROBUSTNESS_FIGURE)
 
 
 def _write_results(out: Path, arch: Architecture, cache: FeatureCache, network: FusionNetwork,

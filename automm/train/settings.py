@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from automm.errors import AutommError
+from automm.train.bootstrap import RESAMPLES
 
 DEVICES = "auto, cpu or cuda[:k]"
 BALANCES = ("none", "class-weight", "oversample")
@@ -91,10 +92,19 @@ class RetrainSettings:
     precision: str = "fp32"
     target_fpr: float = 0.05
     """The false-positive rate of the ``target-fpr`` decision threshold (:mod:`automm.train.thresholds`)."""
+    bootstrap: int = RESAMPLES
+    """Resamples of the test split for the 95% intervals (:mod:`automm.train.bootstrap`)."""
+    robustness: bool = False
+    """Also score the test split with modalities removed or noisy (:mod:`automm.train.robustness`)."""
 
     def __post_init__(self) -> None:
-        check_positive(self, "epochs", "batch_size")
+        check_positive(self, "epochs", "batch_size", "bootstrap")
         check_balance(self.balance)
         check_precision(self.precision)
         if not 0.0 <= self.target_fpr <= 1.0:
             raise AutommError("--target-fpr must be in [0, 1]")
+
+
+SCORING_SETTINGS = ("target_fpr", "bootstrap", "robustness")
+"""Fields of :class:`RetrainSettings` that act only after training: a resumed evaluation may
+change them."""

@@ -114,7 +114,8 @@ class FakeAVCeleb:
                 folder = parts[-2] if len(parts) > 2 else path.stem
                 identity = row["source"] if _ID.fullmatch(row.get("source", "")) else folder
                 others.append(folder if _ID.fullmatch(folder) else "")
-                out.append(MediaSample(rel, path, label, _unique([identity, *others]), category))
+                out.append(MediaSample(rel, path, label, _unique([identity, *others]), category,
+                                       row.get("method", "")))
         return out
 
 
@@ -129,18 +130,21 @@ class SwanDF:
                                               of <source>; "<target>_to_<source>" also works
 
     The pair folder may sit at any depth below ``fake/`` (e.g. ``fake/<model>/<resolution>/``);
-    both identities must be folder names under ``real/``.
+    both identities must be folder names under ``real/``. A folder between ``fake/`` and the
+    pair folder names the fake's manipulation method (``<model>``); the layout knows no
+    categories.
     """
 
     description = "SWAN-DF: real/<id>/** + fake/**/<target>_<source>/** (assumed layout, see docs)"
     primary_identity = "<identity> below real/; <target> of a fake's <target>_<source> folder"
     priority = 10
 
-    def _pair(self, rel_parts: tuple[str, ...], known: set[str]) -> tuple[str, str] | None:
-        for part in reversed(rel_parts):
-            m = _PAIR.match(Path(part).stem)
+    def _pair(self, rel_parts: tuple[str, ...], known: set[str]) -> tuple[str, str, str] | None:
+        """The pair of identities and the method (the first folder above the pair's, or "")."""
+        for k in range(len(rel_parts) - 1, -1, -1):
+            m = _PAIR.match(Path(rel_parts[k]).stem)
             if m and m["a"] in known and m["b"] in known:
-                return m["a"], m["b"]
+                return m["a"], m["b"], rel_parts[0] if k > 0 else ""
         return None
 
     def example(self, root: Path) -> None:
@@ -167,7 +171,7 @@ class SwanDF:
             pair = self._pair(path.relative_to(root / "fake").parts, known)
             if pair is None:
                 raise DataError(f"{path}: no <target>_<source> pair of known identities in its path")
-            out.append(MediaSample(rel, path, 1, _unique(list(pair)), "fake"))
+            out.append(MediaSample(rel, path, 1, _unique(list(pair[:2])), "fake", pair[2]))
         return out
 
 

@@ -20,7 +20,7 @@ from automm.train.device import resolve_device
 from automm_media.executors import results
 from automm_media.extractor import ExtractSettings, FeatureExtractor
 from automm_media.planning import Job, assign_splits, list_jobs, protocol_name, split_warnings
-from automm_media.resume import listing_key, load_partial, up_to_date
+from automm_media.resume import listing_key, load_partial, record_kinds, up_to_date
 
 
 @dataclass
@@ -91,6 +91,7 @@ def extract(
         raise DataError(f"{out}: exists and is not a feature cache; refusing to replace it")
     old = up_to_date(out, key, listing)
     if old is not None:
+        record_kinds(out / "manifest.json", old, jobs)
         source = old.get("source", {})
         result.up_to_date, result.source, result.skipped = True, source, old.get("skipped", [])
         result.split_record = source.get("dataset", {}).get("split", {})
@@ -138,7 +139,8 @@ def _write(out: Path, kept: Sequence[Job], splits: dict[str, str],
     return its sample records."""
     samples = [{"id": j.sample.id, "label": j.sample.label, "identity": j.sample.identity,
                 "split": splits[j.sample.id], "identities": list(j.sample.identities),
-                "category": j.sample.category, "dataset": j.dataset, "path": str(j.sample.path.resolve())}
+                "category": j.sample.category, "method": j.sample.method, "dataset": j.dataset,
+                "path": str(j.sample.path.resolve())}
                for j in kept]
     taps = {name: np.stack([features[j.sample.id][name] for j in kept]).astype(np.float32)
             for name, _ in extractor.taps}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +53,7 @@ def list_jobs(roots: Sequence[str | os.PathLike[str]], *, test_roots: Sequence[s
             raise DataError(f"{root}: no videos found for layout {name!r}")
         for s in samples:
             if prefix:
-                s = MediaSample(f"{tag}/{s.id}", s.path, s.label,
-                                tuple(f"{tag}/{i}" for i in s.identities), s.category)
+                s = replace(s, id=f"{tag}/{s.id}", identities=tuple(f"{tag}/{i}" for i in s.identities))
             jobs.append(Job(s, tag, role))
         records.append({"name": tag, "layout": name, "root": str(root.resolve()), "role": role,
                         "videos": len(samples),

@@ -51,6 +51,19 @@ def up_to_date(out: Path, settings_key: str, listing: str) -> dict[str, Any] | N
     return None
 
 
+def record_kinds(manifest_file: Path, manifest: dict[str, Any], jobs: Sequence[Job]) -> None:
+    """Rewrite the ``category`` and ``method`` of the samples of an up-to-date cache where the
+    layout now says otherwise (caches written before samples recorded their method): the
+    fingerprint does not cover them, so the features stay valid."""
+    kinds = {j.sample.id: {"category": j.sample.category, "method": j.sample.method} for j in jobs}
+    stale = [s for s in manifest["samples"] if s["id"] in kinds
+             and {k: s.get(k, "") for k in ("category", "method")} != kinds[s["id"]]]
+    for sample in stale:
+        sample.update(kinds[sample["id"]])
+    if stale:
+        write_json(manifest_file, manifest)
+
+
 Features = dict[str, np.ndarray]
 """A video's features by tap."""
 

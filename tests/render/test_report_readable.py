@@ -73,7 +73,13 @@ def test_every_png_is_print_resolution(run):
         with Image.open(png) as image:
             dpi = image.info.get("dpi", (0, 0))
             assert min(round(d) for d in dpi) >= 300 or image.width >= 2000, (png.name, dpi, image.size)
-            assert image.width >= 1300, png.name  # at least 4.3 in wide at 300 dpi
+            if png.stem.endswith("-column"):  # one column of a paper: 3.5 in at 300 dpi
+                assert image.width == 1050, png.name
+            else:
+                assert image.width >= 1300, png.name  # at least 4.3 in wide at 300 dpi
+                assert png.with_name(png.stem + "-column.png").is_file() or png.name == "arch.png", png.name
+            if png.name != "arch.png":
+                assert png.with_suffix(".pdf").read_bytes().startswith(b"%PDF"), png.name  # vector beside
 
 
 def test_legends_sit_outside_the_axes(monkeypatch, tmp_path):
@@ -90,7 +96,7 @@ def test_legends_sit_outside_the_axes(monkeypatch, tmp_path):
     figures.roc_figure(SCORES, LABELS, tmp_path / "roc.png")
     long = "a-run-with-a-rather-long-name-20250101-120000 (stgs split, M=15, λ=10)"
     figures.entropy_compare_figures({long: EPOCHS, "short (darts)": EPOCHS[:5]}, tmp_path)
-    assert len(saved) == 7
+    assert len(saved) == 14  # each wide and one column wide
     for fig in saved:
         fig.canvas.draw()
         assert [ax.get_legend() for ax in fig.axes] == [None] * len(fig.axes)

@@ -77,7 +77,9 @@ def test_full_report(run_dir):
     for name in ("entropy.png", "training.png", "roc.png", "eval-training.png", "arch.png"):
         assert (run_dir / name).read_bytes().startswith(PNG), name
     assert "</svg>" in (run_dir / "arch.svg").read_text()
-    assert "| test_auc | 0.7812 |" in md and "| val_auc | 0.912 |" in md and "| params | 262,402 |" in md
+    assert "| test AUC | 0.7812 | n/a |" in md and "| val_auc | 0.912 |" in md
+    assert "| params | 262,402 |" in md
+    assert "No intervals recorded" in md  # an evaluation written before intervals were
     assert "The image and audio backbones were randomly initialised" in md and "data.source" not in md
     assert "8 samples, AUC 0.7812" in md and "3 epoch(s)" in md
     assert not [p for p in run_dir.iterdir() if p.name.startswith(".")]  # no temporary files left
