@@ -41,12 +41,13 @@ from automm.report.html import (
     table,
     write_page,
 )
+from automm.train.bootstrap import chance_sentence
 
 REPORT_HTML = "report.html"
 TEST_KEYS = (("test_auc", "test AUC"), ("test_acc", "test accuracy"), ("test_eer", "test EER"),
              ("test_loss", "test loss"))
 """The test metrics of the first table, with their intervals (``KEY_ci``) where recorded."""
-APART = ("provenance", "bootstrap", "by_category", "by_method")
+APART = ("provenance", "bootstrap", "distinguishable_from_chance", "by_category", "by_method")
 """metrics.json keys shown in sections of their own."""
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_auc", "derived_val_acc",
                 "derived_val_auc", "temperature", "lr", "seconds")
@@ -118,8 +119,10 @@ def _metrics(arch: Architecture, metrics: Mapping[str, Any] | None, evaluation: 
                       table_id="test-metrics")]
         boot = metrics.get("bootstrap")
         if isinstance(boot, Mapping):
+            chance = chance_sentence(metrics.get("distinguishable_from_chance"))
             out.append(f"<p class=\"muted\">Intervals: {esc(boot.get('method'))}, "
-                       f"{esc(boot.get('resamples'))} resamples, seed {esc(boot.get('seed'))}.</p>")
+                       f"{esc(boot.get('resamples'))} resamples, seed {esc(boot.get('seed'))}. "
+                       f"<strong>{esc(chance)}</strong></p>")
     elif evaluation is None:
         out.append("<p>No evaluation yet: run <code>automm evaluate</code> and report again for test "
                    "metrics.</p>")

@@ -60,8 +60,8 @@ def test_intervals_groups_and_robustness_appear_where_recorded(tmp_path):
     run = make_run(tmp_path / "run")
     evaluation = add_eval(run / "eval")
     metrics = json.loads((evaluation / "metrics.json").read_text())
-    metrics.update(test_auc_ci=[0.6, 0.9], bootstrap={"method": "stratified percentile", "resamples": 2000,
-                                                      "seed": 0},
+    metrics.update(test_auc_ci=[0.6, 0.9], distinguishable_from_chance=True,
+                   bootstrap={"method": "stratified percentile", "resamples": 2000, "seed": 0},
                    by_category={"reals": 4, "groups": {"FakeVideo-RealAudio": {"fakes": 2, "auc": 0.75,
                                                                                 "auc_ci": [0.5, 1.0]}}})
     (evaluation / "metrics.json").write_text(json.dumps(metrics))
@@ -72,7 +72,7 @@ def test_intervals_groups_and_robustness_appear_where_recorded(tmp_path):
     html = page(run / "report.html")
     test_table = re.search(r'<table id="test-metrics">.*?</table>', html, re.S).group(0)
     assert "<th>95% interval</th>" in test_table and "<td>[0.6, 0.9]</td>" in test_table
-    assert "stratified percentile, 2000 resamples" in html
+    assert "stratified percentile, 2000 resamples" in html and "distinguishable from chance" in html
     assert "FakeVideo-RealAudio" in html and "<td>[0.5, 1]</td>" in html
     assert '<table id="robustness">' in html and "audio removed" in html and "relies on audio" in html
     assert "by_category" not in html  # shown as its own table, not as raw rows
