@@ -27,7 +27,7 @@ from automm.report.figures import (
     variants,
 )
 from automm.report.latex import run_table
-from automm.report.markdown import escape, table_cell, table_row
+from automm.report.markdown import escape, table, table_cell
 from automm.report.provenance import how_it_ran
 from automm.train.bootstrap import chance_sentence
 from automm.train.breakdown import GROUP_KEYS
@@ -329,9 +329,9 @@ def _metrics_section(arch: Architecture, evaluation: Path | None, metrics: Mappi
 
 def _test_table(metrics: Mapping[str, Any]) -> list[str]:
     """The test metrics with their intervals, how the intervals were drawn and the verdict on chance."""
-    rows = [table_row([label, metrics.get(key), _interval(metrics.get(f"{key}_ci"))])
+    rows = [[label, metrics.get(key), _interval(metrics.get(f"{key}_ci"))]
             for key, label in zip(TEST_KEYS, ("test AUC", "test accuracy", "test EER"), strict=True)]
-    lines = ["| metric | value | 95% interval |", "| --- | --- | --- |", *rows, ""]
+    lines = [*table(["metric", "value", "95% interval"], rows), ""]
     boot = metrics.get("bootstrap")
     if isinstance(boot, Mapping):
         chance = chance_sentence(metrics.get("distinguishable_from_chance"))
@@ -351,9 +351,9 @@ def _groups_table(key: str, record: Any) -> list[str]:
         return [f"Not known: {escape(record.get('note') or 'no groups')}."]
     reals = table_cell(record.get("reals"))
     lines = [f"AUC of the fakes of each {escape(key)} against all {reals} real test videos:", "",
-             f"| {escape(key)} | fakes | AUC | 95% interval |", "| --- | --- | --- | --- |"]
-    lines += [table_row([name, g.get("fakes"), g.get("auc"), _interval(g.get("auc_ci"))])
-              for name, g in groups.items() if isinstance(g, Mapping)]
+             *table([key, "fakes", "AUC", "95% interval"],
+                    ([name, g.get("fakes"), g.get("auc"), _interval(g.get("auc_ci"))]
+                     for name, g in groups.items() if isinstance(g, Mapping)))]
     if record.get("unknown_fakes"):
         lines += ["", f"{table_cell(record['unknown_fakes'])} fakes without a {escape(key)} are left out."]
     return lines
@@ -431,9 +431,9 @@ def _robustness_section(record: Mapping[str, Any], run: Path, written: list[Path
     lines = [f"The test split ({table_cell(record.get('samples'))} videos) with each modality removed (its "
              f"features zeroed, or replaced by their mean over the training split) or degraded (noise: "
              f"{escape(record.get('noise'))}, at levels {table_cell(record.get('noise_levels'))}).", "",
-             "| condition | AUC | 95% interval | accuracy | EER |", "| --- | --- | --- | --- | --- |"]
-    lines += [table_row([c["condition"], c.get("auc"), _interval(c.get("auc_ci")), c.get("acc"),
-                         c.get("eer")]) for c in record["conditions"]]
+             *table(["condition", "AUC", "95% interval", "accuracy", "EER"],
+                    ([c["condition"], c.get("auc"), _interval(c.get("auc_ci")), c.get("acc"), c.get("eer")]
+                     for c in record["conditions"]))]
     return [*lines, "", f"**{escape(record.get('verdict'))}**", "", f"![robustness]({ROBUSTNESS})", "",
             _figure_links(ROBUSTNESS)]
 
@@ -443,16 +443,15 @@ def _table(metrics: Mapping[str, Any]) -> list[str]:
     row per field, ``data: path``), and a table of its own for each record of records (e.g.
     ``class_counts``: a row per split, a column per class)."""
     rows = [row for k, v in metrics.items() if not _is_grid(v) for row in _flat_rows(str(k), v)]
-    tables = [["| metric | value |", "| --- | --- |", *(table_row(row) for row in rows)]] if rows else []
+    tables = [table(["metric", "value"], rows)] if rows else []
     for key, value in metrics.items():
         if _is_grid(value):
             columns = list(dict.fromkeys(c for row in value.values() for c in row))
-            tables.append([table_row([key, *columns]), table_row(["---"] * (len(columns) + 1)),
-                           *(table_row([name, *(row.get(c) for c in columns)])
-                             for name, row in value.items())])
+            tables.append(table([key, *columns], ([name, *(row.get(c) for c in columns)]
+                                                  for name, row in value.items())))
     lines: list[str] = []
-    for table in tables:
-        lines += [""] * bool(lines) + table
+    for one in tables:
+        lines += [""] * bool(lines) + one
     return lines or ["(none recorded)"]
 
 

@@ -18,7 +18,7 @@ from automm.report.figures import entropy_compare_figures
 from automm.report.latex import PREAMBLE, tabular
 from automm.report.latex import escape as latex_escape
 from automm.report.latex import number as latex_number
-from automm.report.markdown import escape, table_row
+from automm.report.markdown import escape, table
 from automm.report.paired import paired, spread
 from automm.report.provenance import how_it_ran
 
@@ -118,12 +118,10 @@ def _comparison(groups: Groups, archs: Mapping[Path, Architecture | None], figur
     lines = ["# Comparison", "",
              "Per strategy setting, each metric's mean ± sd over its runs (one per seed), with the range "
              "[min, max]; test metrics from each run's evaluation (runs without one have none).", "",
-             table_row(["strategy", "seeds", *(label for _, label in COLUMNS)]),
-             table_row(["---"] * (len(COLUMNS) + 2))]
-    for label, by_seed in groups.items():
-        seeds = ", ".join("?" if s is None else str(s) for s in by_seed)
-        lines.append(table_row([label, seeds, *(_spread_text([r.get(key) for r in by_seed.values()])
-                                                 for key, _ in COLUMNS)]))
+             *table(["strategy", "seeds", *(label for _, label in COLUMNS)],
+                    ([label, ", ".join("?" if s is None else str(s) for s in by_seed),
+                      *(_spread_text([r.get(key) for r in by_seed.values()]) for key, _ in COLUMNS)]
+                     for label, by_seed in groups.items()))]
     pairs = [(a, b, paired(*(_by_seed(groups[g], "test_auc") for g in (a, b))))
              for a, b in itertools.combinations(groups, 2)]
     pairs = [(a, b, p) for a, b, p in pairs if p is not None]
@@ -131,12 +129,10 @@ def _comparison(groups: Groups, archs: Mapping[Path, Architecture | None], figur
     if pairs:
         lines += ["Test AUC of A minus B on the seeds both ran (the same data split and initial weights); p: "
                   "two-sided sign-flip permutation test of a zero mean difference.", "",
-                  table_row(["A", "B", "seeds", "mean A − B", "sd", "A higher / tie / B higher", "p"]),
-                  table_row(["---"] * 7)]
-        lines += [table_row([a, b, ",".join(map(str, p["seeds"])), f"{p['mean_difference']:+.4f}",
-                             f"{p['sd']:.4f}", f"{p['a_higher']} / {p['ties']} / {p['b_higher']}",
-                             f"{p['p']:.3g}"])
-                  for a, b, p in pairs]
+                  *table(["A", "B", "seeds", "mean A − B", "sd", "A higher / tie / B higher", "p"],
+                         ([a, b, ",".join(map(str, p["seeds"])), f"{p['mean_difference']:+.4f}",
+                           f"{p['sd']:.4f}", f"{p['a_higher']} / {p['ties']} / {p['b_higher']}",
+                           f"{p['p']:.3g}"] for a, b, p in pairs))]
     else:
         lines += ["No two strategy settings were evaluated on two or more shared seeds: no paired "
                   "comparison."]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 _SPECIAL = re.compile(r"([\\`*\[\]|~!]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
@@ -21,6 +21,12 @@ def escape(text: object, limit: int = 500) -> str:
         s = s[:limit] + "..."
     s = "".join(_HTML.get(ch, ch) for ch in s)
     return _SPECIAL.sub(r"\\\1", s)
+
+
+def table(head: Sequence[Any], rows: Iterable[Sequence[Any]]) -> list[str]:
+    """The lines of a Markdown table: the ``head`` row, the separator, then ``rows`` (every cell as
+    :func:`table_cell` text)."""
+    return [table_row(head), table_row(["---"] * len(head)), *(table_row(row) for row in rows)]
 
 
 def table_row(cells: Sequence[Any]) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from automm.report.markdown import table_row
+from automm.report.markdown import table
 
 RERUN = ("Each run repeats from its own record: `automm search --rerun RUN_DIR --out NEW_DIR` and "
          "`automm evaluate --rerun EVAL_DIR --out NEW_DIR` (on the CPU the repeat's files equal the "
@@ -26,7 +26,6 @@ def how_it_ran(records: Mapping[str, Mapping[str, Any]]) -> list[str]:
     command line, times, versions, device, precision, seed, cache, git commit, plugins and every
     effective setting; a record written before these were kept shows what it has."""
     names = list(records)
-    lines = [table_row(["", *names]), table_row(["---"] * (len(names) + 1))]
     rows = [(label, [_get(r, path) for r in records.values()]) for label, path in ROWS]
     rows.append(("git commit", [_commit(r.get("git"), "git" in r) for r in records.values()]))
     rows.append(("plugins", [_plugins(r.get("plugins")) for r in records.values()]))
@@ -36,8 +35,7 @@ def how_it_ran(records: Mapping[str, Mapping[str, Any]]) -> list[str]:
             settings.update(dict.fromkeys(record["settings"]))
     rows += [(f"setting {name}", [_get(r, ("settings", name)) for r in records.values()])
              for name in settings]
-    lines += [table_row([label, *values]) for label, values in rows]
-    return [*lines, "", RERUN]
+    return [*table(["", *names], ([label, *values] for label, values in rows)), "", RERUN]
 
 
 def _get(record: Any, path: tuple[str, ...]) -> Any:

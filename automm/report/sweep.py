@@ -23,7 +23,7 @@ from automm.report.build import read_jsonl
 from automm.report.figures import FAMILY_SYMBOLS, _epoch_axis, _epochs, _figure, _number, _publish, variants
 from automm.report.latex import PREAMBLE, tabular
 from automm.report.latex import escape as latex_escape
-from automm.report.markdown import escape
+from automm.report.markdown import escape, table
 from automm.report.provenance import how_it_ran
 from automm.sweep.grid import Axis, format_value, plain
 from automm.sweep.results import OK, read_sweep
@@ -163,16 +163,14 @@ TABLE_METRICS = (("test_auc", "test AUC", "{:.3f}"), ("params", "params", "{:,.0
 def _table(axes: Sequence[Axis], rows: Sequence[Mapping[str, Any]], group: Group, seeds: int) -> list[str]:
     (row_axis, row_values), (col_axis, col_values) = _side(axes, 0), _side(axes, 1)
     corner = " \\ ".join(a.name for a in (row_axis, col_axis) if a is not None)
-    head = [escape(corner), "", *(escape(f"{col_axis.name}={format_value(v)}") if col_axis else "all"
-                                  for v in col_values)]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    head = [corner, "", *(f"{col_axis.name}={format_value(v)}" if col_axis else "all" for v in col_values)]
     grids = {column: _grid(axes, rows, group, column) for column, _, _ in TABLE_METRICS}
+    body = []
     for i, rv in enumerate(row_values):
         for n, (column, label, fmt) in enumerate(TABLE_METRICS):
-            first = escape(f"{row_axis.name}={format_value(rv)}") if row_axis and n == 0 else ""
-            cells = [_cell(values, fmt.format, seeds) for values in grids[column][i]]
-            lines.append("| " + " | ".join([first, label, *cells]) + " |")
-    return lines
+            first = f"{row_axis.name}={format_value(rv)}" if row_axis and n == 0 else ""
+            body.append([first, label, *(_cell(values, fmt.format, seeds) for values in grids[column][i])])
+    return table(head, body)
 
 
 def _cell(numbers: Sequence[float], fmt: Callable[[float], str], seeds: int) -> str:
