@@ -15,6 +15,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from automm.diagnostics import Check
+    from automm.report.source import SourceDescription
 
 hookspec = pluggy.HookspecMarker("automm")
 
@@ -86,6 +87,16 @@ def automm_prepare_data(data: str | None) -> str | Path | None:
 
     Called for whatever is not already a feature cache; the first non-None answer wins
     (e.g. a dataset directory extracted once, or a demo corpus when ``data`` is None).
+    """
+
+
+@hookspec(firstresult=True)
+def automm_describe_source(source: Any) -> SourceDescription | None:
+    """Describe the ``source`` record of a feature cache your plugin wrote, or return None to pass.
+
+    Read by ``automm report`` (which features, randomly initialised backbones), ``automm
+    evaluate`` (``weights`` and ``params_with_backbones`` of metrics.json) and ``automm search``;
+    without an answer a generic description is used (:mod:`automm.report.source`).
     """
 
 

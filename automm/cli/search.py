@@ -240,9 +240,9 @@ def command(ctx: click.Context, strategy: str, space_name: str, data: str | None
 def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: int, epochs: int,
            batch_size: int, device: str, entropy_tol: float, patience: int, progress: bool | None,
            verify: bool, loggers: tuple[str, ...], extra: Mapping[str, Any]) -> SearchResult:
+    from automm.report.source import describe_source
     from automm.run import search as search_run
     from automm.train.device import resolve_device
-    from automm.train.retraining import weights_note
 
     definition = plugins.spaces.get(space_name)
     factory, params = _strategy_params(strategy, extra)
@@ -257,7 +257,7 @@ def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: in
         click.echo(f"automm: note: {line}", err=True)
     click.echo(f"searching {space_name} with {strategy} on {new.cache.path} -> {out} "
                f"(device {resolve_device(device)})")
-    note = weights_note(new.cache.manifest.get("source", {}))
+    note = describe_source(new.cache.manifest.get("source", {})).weights
     if note:
         click.echo(f"backbone weights of these features: {note}")
     return new.run(progress=progress, on_epoch=lambda r: _on_epoch(out, r, epochs),

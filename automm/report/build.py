@@ -27,8 +27,9 @@ from automm.report.figures import (
     variants,
 )
 from automm.report.latex import run_table
-from automm.report.markdown import escape, table, table_cell
+from automm.report.markdown import escape, join_and, table, table_cell
 from automm.report.provenance import how_it_ran
+from automm.report.source import describe_source
 from automm.train.bootstrap import chance_sentence
 from automm.train.breakdown import GROUP_KEYS
 
@@ -57,9 +58,6 @@ TEST_KEYS = ("test_auc", "test_acc", "test_eer")
 OWN_SECTIONS = ("distinguishable_from_chance", "bootstrap", "provenance",
                 *(f"{k}_ci" for k in TEST_KEYS), *(f"by_{k}" for k in GROUP_KEYS))
 """metrics.json keys shown apart from the table of other values."""
-RANDOM_INIT = "random-init"
-"""Weights label of a randomly initialised backbone (the media plugin's ``random-init (seed N)``),
-read only from caches written before backbone records had ``pretrained``."""
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
@@ -120,25 +118,12 @@ def find_eval_dir(run_dir: Path, eval_dir: Path | None = None) -> Path | None:
 
 def random_init_backbones(provenance: Mapping[str, Any]) -> list[str]:
     """Names of the randomly initialised backbones of the feature caches in ``provenance``
-    (``data`` and ``search_data``: their ``source.backbones.NAME``), in order, each once; ``""``
+    (``data`` and ``search_data``, as their sources describe them), in order, each once; ``""``
     stands for a cache that says its features are random but names no backbone."""
     names: dict[str, None] = {}
     for key in ("data", "search_data"):
-        source = _field(provenance, key, "source")
-        backbones = _field(source, "backbones")
-        if isinstance(backbones, Mapping):
-            names.update(dict.fromkeys(str(n) for n, b in backbones.items() if _random_init(b)))
-        elif source is not None and RANDOM_INIT in str(source):  # older caches: text only
-            names[""] = None
+        names.update(dict.fromkeys(describe_source(_field(provenance, key, "source")).random_init))
     return list(names)
-
-
-def _random_init(backbone: Any) -> bool:
-    """Whether a ``source.backbones`` record is of a randomly initialised backbone."""
-    if isinstance(backbone, Mapping) and "pretrained" in backbone:
-        return backbone["pretrained"] is False
-    # Caches written before records had `pretrained`: only the weights label tells.
-    return RANDOM_INIT in str(backbone)
 
 
 def _field(record: Any, *keys: str) -> Any:
@@ -238,45 +223,10 @@ def _data_sentences(provenance: list[Mapping[str, Any]]) -> list[str]:
 
 
 def _data_sentence(verb: str, data: Any) -> str:
-    """``verb`` on which features (dataset, cache and backbones) as a sentence; "" when unknown."""
+    """``verb`` on which features (dataset, cache and extractors) as a sentence; "" when unknown."""
     if not isinstance(data, Mapping):
         return ""
-    dataset = _dataset_names(_field(data, "source", "dataset"))
-    text = f"{verb} on the features of {dataset}" if dataset else f"{verb} on features"
-    if data.get("path"):
-        text += f" cached in {escape(data['path'])}"
-    backbones = _field(data, "source", "backbones")
-    if isinstance(backbones, Mapping) and backbones:
-        named = [f"the {escape(n)} backbone{_backbone(b)}" for n, b in backbones.items()]
-        text += ", extracted by " + _and(named)
-    return text + "."
-
-
-def _dataset_names(record: Any) -> str:
-    """``the demo dataset`` or ``the datasets a and b (protocol mixed)``: a cache's dataset record
-    (a name, or ``{"protocol", "datasets": [{"name", ...}]}``) in words; "" when unknown."""
-    if isinstance(record, str):
-        return f"the {escape(record)} dataset"
-    if not isinstance(record, Mapping) or not isinstance(record.get("datasets"), list):
-        return ""
-    names = [escape(d["name"]) for d in record["datasets"] if isinstance(d, Mapping) and d.get("name")]
-    if not names:
-        return ""
-    protocol = record.get("protocol")
-    tail = f" (protocol {escape(protocol)})" if protocol and protocol != "single" else ""
-    return f"the dataset{'s' if len(names) > 1 else ''} {_and(names)}{tail}"
-
-
-def _backbone(record: Any) -> str:
-    """`` resnet34 (randomly initialised)``: a backbone's name and weights, in words."""
-    if not isinstance(record, Mapping):
-        return ""
-    name = record.get("name") or record.get("arch")
-    text = f" {escape(name)}" if name else ""
-    if _random_init(record):
-        return f"{text} (randomly initialised)"
-    weights = record.get("weights")
-    return f"{text} (pretrained weights {escape(Path(str(weights)).name)})" if weights else text
+    return describe_source(data.get("source")).describe(verb, data.get("path"))
 
 
 def _random_init_warning(names: list[str]) -> str:
@@ -285,14 +235,9 @@ def _random_init_warning(names: list[str]) -> str:
     if len(named) == 1:
         who = f"The {named[0]} backbone was"
     else:
-        who = f"The {_and(named)} backbones were" if named else "The backbones were"
+        who = f"The {join_and(named)} backbones were" if named else "The backbones were"
     return (f"> **{who} randomly initialised, not pretrained.** The features carry no pretrained "
             "knowledge, so these numbers are not comparable with results on pretrained backbones.")
-
-
-def _and(items: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
 
 
 def _architecture_section(arch: Architecture, run: Path, written: list[Path]) -> list[str]:

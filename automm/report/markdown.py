@@ -23,6 +23,11 @@ def escape(text: object, limit: int = 500) -> str:
     return _SPECIAL.sub(r"\\\1", s)
 
 
+def join_and(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
+
+
 def table(head: Sequence[Any], rows: Iterable[Sequence[Any]]) -> list[str]:
     """The lines of a Markdown table: the ``head`` row, the separator, then ``rows`` (every cell as
     :func:`table_cell` text)."""

@@ -36,6 +36,7 @@ from automm.locking import owned
 from automm.loggers import Loggers
 from automm.nn.network import FusionNetwork, count_parameters
 from automm.provenance import now, provenance
+from automm.report.source import describe_source
 from automm.run.layout import CHECKPOINT
 from automm.strategy.base import adam
 from automm.train.balance import class_counts
@@ -74,31 +75,6 @@ class RetrainResult:
     ids: list[str]
     robustness: dict[str, Any] | None = None
     """What robustness.json holds (with ``settings.robustness``)."""
-
-
-def backbone_params(source: Mapping[str, Any]) -> int | None:
-    """Parameters of the backbones that made a cache, when its source records them:
-    ``source["backbones"]`` maps each backbone to a dict with an integer ``params``."""
-    backbones = source.get("backbones")
-    if not isinstance(backbones, Mapping) or not backbones:
-        return None
-    counts = [b.get("params") if isinstance(b, Mapping) else None for b in backbones.values()]
-    if not all(isinstance(c, int) for c in counts):
-        return None
-    return sum(counts)
-
-
-def weights_note(source: Mapping[str, Any]) -> str | None:
-    """Where the cache's backbone weights came from: ``source["weights"]``, or the ``weights`` of
-    each entry of ``source["backbones"]`` (e.g. ``image: random-init (seed 0); audio: ...``)."""
-    if source.get("weights") is not None:
-        return str(source["weights"])
-    backbones = source.get("backbones")
-    if not isinstance(backbones, Mapping):
-        return None
-    notes = [f"{name}: {b['weights']}" for name, b in backbones.items()
-             if isinstance(b, Mapping) and b.get("weights") is not None]
-    return "; ".join(notes) or None
 
 
 def check_compatible(arch: Architecture, cache: FeatureCache) -> None:
@@ -227,7 +203,8 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
         raise AutommError(f"{out}: non-finite test scores (NaN or infinity); no result written")
     source = cache.manifest.get("source", {})
     params = count_parameters(network)
-    extra = backbone_params(source)
+    described = describe_source(source)
+    extra = described.backbone_params
     boot = Bootstrap(settings.bootstrap, settings.seed)
     metrics = finite_or_none({
         "test_auc": t["auc"], "test_acc": t["acc"], "test_eer": equal_error_rate(test.scores, test.labels),
@@ -238,7 +215,7 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
         "params_with_backbones": None if extra is None else params + extra,
         "val_auc": best["auc"], "val_acc": best["acc"], "best_epoch": best["epoch"],
         "epochs": settings.epochs, "batch_size": settings.batch_size, "dropout": settings.dropout,
-        "seed": settings.seed, "weights": weights_note(source),
+        "seed": settings.seed, "weights": described.weights,
         "balance": settings.balance, "class_counts": class_counts(cache),
         "train_seconds": round(clock.seconds, 3),
         "data": {"path": setup["data"]["path"], "fingerprint": cache.fingerprint},

@@ -45,6 +45,14 @@ def automm_doctor_checks() -> list[Any]:
 
 
 @automm.hookimpl
+def automm_describe_source(source: Any) -> Any:
+    """The datasets and backbones of a cache this plugin extracted (None for any other)."""
+    from automm_media.source import describe
+
+    return describe(source)
+
+
+@automm.hookimpl
 def automm_register_commands(cli: click.Group) -> None:
     """Add ``extract``, ``predict`` and ``export``."""
     from automm_media.cli import export_command, extract_command, predict_command

@@ -155,6 +155,21 @@ def test_automm_doctor_checks(plugin):
     assert "ZeroDivisionError" in checks["checks of plugin broken-checks"].detail
 
 
+def test_automm_describe_source(plugin):
+    from automm.report.source import SourceDescription, describe_source
+
+    def describe(source):
+        return SourceDescription(dataset="the probe set", random_init=("x",)) if "probe" in source else None
+
+    plugin("probe-source", automm_describe_source=describe)
+    sentence = describe_source({"probe": 1}).describe("Searched", "c")
+    assert sentence == "Searched on the features of the probe set cached in c."
+    assert describe_source({"probe": 1}).random_init == ("x",)
+    generic = describe_source({"dataset": "d", "weights": "w"})  # no plugin answers: generic
+    assert (generic.describe("Searched"), generic.weights, generic.random_init) == (
+        "Searched on the features of the d dataset.", "w", ())
+
+
 def test_unknown_hook_is_refused():
     module = types.ModuleType("typo")
     module.automm_register_fusion_opz = automm.hookimpl(lambda register: None)

@@ -203,10 +203,13 @@ def test_report_warns_from_pretrained_false(run):
 
 
 def test_dataset_records_of_every_cache_format_read_as_words():
-    from automm.report.build import _dataset_names
+    from automm.report.source import describe_source
 
-    assert _dataset_names("demo") == "the demo dataset"
+    def dataset(record):
+        return describe_source({"dataset": record}).dataset
+
+    assert dataset("demo") == "the demo dataset"
     mixed = {"protocol": "mixed", "datasets": [{"name": "favc"}, {"name": "swan"}]}
-    assert _dataset_names(mixed) == "the datasets favc and swan (protocol mixed)"
-    assert _dataset_names({"protocol": "single", "datasets": [{"name": "corpus"}]}) == "the dataset corpus"
-    assert _dataset_names({"protocol": "single"}) == ""
+    assert dataset(mixed) == "the datasets favc and swan (protocol mixed)"
+    assert dataset({"protocol": "single", "datasets": [{"name": "corpus"}]}) == "the dataset corpus"
+    assert dataset({"protocol": "single"}) == ""

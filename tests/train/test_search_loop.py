@@ -12,7 +12,6 @@ from automm import plugins
 from automm.data import FeatureCache
 from automm.run.binding import space_for_cache
 from automm.train import RetrainSettings, SearchSettings, load_splits, resume_search, retrain, search
-from automm.train.retraining import backbone_params, weights_note
 
 CONTRACT = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_auc", "temperature", "entropy",
             "derived_val_acc", "derived_val_auc", "seconds"}
@@ -127,14 +126,3 @@ def test_evaluation_resume_reproduces_an_uninterrupted_run(planted_cache: Path, 
             == {k: v for k, v in reference.metrics.items() if k not in drop})
     predictions = [(tmp_path / d / "predictions.csv").read_text() for d in ("eval", "ref")]
     assert predictions[0] == predictions[1]
-
-
-def test_backbone_parameters_and_weights_from_the_cache_source() -> None:
-    media = {"backbones": {"image": {"weights": "random-init (seed 0)", "params": 10},
-                           "audio": {"weights": "vox.safetensors", "params": 5}}}
-    assert backbone_params(media) == 15
-    assert weights_note(media) == "image: random-init (seed 0); audio: vox.safetensors"
-    assert backbone_params({"backbones": {"image": {"weights": "x"}}}) is None
-    assert backbone_params({"weights": "synthetic"}) is None
-    assert weights_note({"weights": "synthetic"}) == "synthetic"
-    assert weights_note({}) is None
