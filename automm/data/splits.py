@@ -336,9 +336,9 @@ def _notes(plan: SplitPlan, f: np.ndarray, labels: np.ndarray, method: str, iden
     return notes
 
 
-def split_counts(rows: Sequence[Mapping[str, Any]], classes: Sequence[str] = CLASSES
-                 ) -> dict[str, dict[str, int]]:
-    """Per split, the number of samples of each class (``rows`` are manifest sample records)."""
+def split_counts(rows: Sequence[Mapping[str, Any]], classes: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Per split, the number of samples of each class (``rows`` are manifest sample records,
+    ``classes`` the cache's class names)."""
     out = {s: {c: 0 for c in classes} for s in SPLITS}
     for r in rows:
         out[r["split"]][classes[r["label"]]] += 1

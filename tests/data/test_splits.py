@@ -104,5 +104,5 @@ def test_merge_and_class_counts():
     assert both.counts["test"]["videos"] == a.counts["test"]["videos"] + 1
     assert both.assignment["t/1"] == "test" and len(both.assignment) == len(a.assignment) + 1
     rows = [{"split": "train", "label": 1}, {"split": "train", "label": 0}, {"split": "test", "label": 1}]
-    assert split_counts(rows) == {"train": {"real": 1, "fake": 1}, "val": {"real": 0, "fake": 0},
-                                  "test": {"real": 0, "fake": 1}}
+    assert split_counts(rows, ("live", "spoof")) == {
+        "train": {"live": 1, "spoof": 1}, "val": {"live": 0, "spoof": 0}, "test": {"live": 0, "spoof": 1}}
