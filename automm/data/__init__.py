@@ -3,7 +3,6 @@
 from automm._lazy import lazy_exports
 
 _EXPORTS = {
-    "CLASSES": ".names",
     "FORMAT": ".cache",
     "SPLITS": ".names",
     "FeatureCache": ".cache",

@@ -25,7 +25,6 @@ import numpy as np
 import torch
 
 from automm.data.manifest import check_manifest, check_samples
-from automm.data.names import CLASSES
 from automm.errors import CacheError
 from automm.fileio import atomic_path, read_json, write_json
 from automm.locking import owned
@@ -79,13 +78,13 @@ def write_cache(
     *,
     source: Mapping[str, Any] | None = None,
     skipped: Sequence[Mapping[str, Any]] = (),
-    classes: Sequence[str] = CLASSES,
+    classes: Sequence[str],
 ) -> Path:
     """Write a complete cache directory atomically (a temp directory renamed into place; an
     existing cache is renamed aside first and deleted last), owning ``path`` meanwhile.
 
-    Each sample needs ``id`` (unique), ``label`` (index into ``classes``), ``identity``
-    and ``split`` (one of train/val/test).
+    Each sample needs ``id`` (unique), ``label`` (index into ``classes``, the class names the
+    manifest records), ``identity`` and ``split`` (one of train/val/test).
     """
     out = Path(path)
     n = len(samples)

@@ -1,4 +1,3 @@
-"""The split and class names every feature cache and dataset layout uses (no torch here)."""
+"""The split names every feature cache and dataset layout uses (no torch here)."""
 
 SPLITS = ("train", "val", "test")
-CLASSES = ("real", "fake")

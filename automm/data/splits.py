@@ -26,7 +26,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from automm.data.dataset import MediaSample
-from automm.data.names import CLASSES, SPLITS
+from automm.data.names import SPLITS
 from automm.errors import DataError
 
 METHODS = ("identity", "random")
@@ -77,8 +77,10 @@ class SplitPlan:
 
 
 def split_samples(samples: Sequence[MediaSample], fractions: Sequence[float] = (0.7, 0.15, 0.15),
-                  seed: int = 0, *, method: str = "identity", linked: str = "drop") -> SplitPlan:
-    """Split ``samples`` (see the module docstring); a zero fraction leaves its split empty."""
+                  seed: int = 0, *, classes: Sequence[str], method: str = "identity",
+                  linked: str = "drop") -> SplitPlan:
+    """Split ``samples`` (see the module docstring; their labels index ``classes``, the names the
+    counts and notes use); a zero fraction leaves its split empty."""
     if method not in METHODS:
         raise DataError(f"unknown split method {method!r} (known: {', '.join(METHODS)})")
     if linked not in LINKED:
@@ -90,7 +92,7 @@ def split_samples(samples: Sequence[MediaSample], fractions: Sequence[float] = (
     if method == "random":
         where, kept, linked_mask = _random(labels, f, seed), np.ones(len(samples), bool), None
     else:
-        problem = _IdentityProblem(samples, f, linked == "keep")
+        problem = _IdentityProblem(samples, f, linked == "keep", len(classes))
         where, kept = problem.solve(seed)
         linked_mask = problem.linked(where)
     plan = SplitPlan(method, linked if method == "identity" else None, {})
@@ -99,12 +101,12 @@ def split_samples(samples: Sequence[MediaSample], fractions: Sequence[float] = (
     for k, name in enumerate(SPLITS):
         mine = (where == k) & kept
         row = {"videos": int(mine.sum())}
-        row |= {c: int((mine & (labels == j)).sum()) for j, c in enumerate(CLASSES)}
+        row |= {c: int((mine & (labels == j)).sum()) for j, c in enumerate(classes)}
         if linked_mask is not None:
             row["linked_kept"] = int((mine & linked_mask).sum())
             row["linked_dropped"] = int(((where == k) & ~kept).sum())
         plan.counts[name] = row
-    plan.notes = _notes(plan, f, labels, method, len({s.identity for s in samples}))
+    plan.notes = _notes(plan, f, labels, classes, method, len({s.identity for s in samples}))
     return plan
 
 
@@ -172,7 +174,7 @@ def _apportion(n: int, f: np.ndarray) -> np.ndarray:
 class _IdentityProblem:
     """Identities -> splits, each sample in its primary identity's split, as arrays."""
 
-    def __init__(self, samples: Sequence[MediaSample], f: np.ndarray, keep: bool) -> None:
+    def __init__(self, samples: Sequence[MediaSample], f: np.ndarray, keep: bool, classes: int) -> None:
         self.f, self.keep = f, keep
         names = sorted({s.identity for s in samples})
         index = {name: i for i, name in enumerate(names)}
@@ -185,7 +187,7 @@ class _IdentityProblem:
         for row, o in enumerate(others):
             self.others[row, : len(o)] = o
         self.labels = np.array([s.label for s in samples], dtype=np.int64)
-        self.num_classes = max(len(CLASSES), int(self.labels.max(initial=0)) + 1)
+        self.num_classes = max(classes, int(self.labels.max(initial=0)) + 1)
         self.present = np.bincount(self.labels, minlength=self.num_classes) > 0
         touch: list[list[int]] = [[] for _ in names]
         for row in range(len(samples)):
@@ -308,10 +310,11 @@ class _IdentityProblem:
         return assign, movable
 
 
-def _notes(plan: SplitPlan, f: np.ndarray, labels: np.ndarray, method: str, identities: int) -> list[str]:
+def _notes(plan: SplitPlan, f: np.ndarray, labels: np.ndarray, classes: Sequence[str], method: str,
+           identities: int) -> list[str]:
     """One line per split left empty (or without a class) although its fraction is positive."""
     notes = []
-    present = {CLASSES[j] for j in np.unique(labels) if j < len(CLASSES)}
+    present = {classes[j] for j in np.unique(labels) if j < len(classes)}
     wanted = int((f > 0).sum())
     for k, name in enumerate(SPLITS):
         row = plan.counts[name]
@@ -329,7 +332,7 @@ def _notes(plan: SplitPlan, f: np.ndarray, labels: np.ndarray, method: str, iden
                 fix = "use --linked keep or --split random, or raise its fraction"
             notes.append(f"split {name!r} is empty: {why}; {fix}")
             continue
-        missing = sorted(present - {c for c in CLASSES if row.get(c)})
+        missing = sorted(present - {c for c in classes if row.get(c)})
         if missing:
             notes.append(f"split {name!r} has no {' or '.join(missing)} videos: AUC and EER are "
                          "undefined on it; change --split-seed or the fractions, or use --split random")

@@ -25,8 +25,10 @@ from automm.data.splits import identity_disjoint_split
 RESNET_LIKE_CHANNELS = (4, 8, 16, 32)
 """Default tap channels: the four ResNet stages, scaled down 16x for speed."""
 RESNET_LIKE_LENGTHS = (16, 8, 4, 2)
-SIGNAL_KINDS = ("xor", "sum")
 """Default tap lengths: positions halve from stage to stage, as in a ResNet."""
+SIGNAL_KINDS = ("xor", "sum")
+CLASSES = ("real", "fake")
+"""The class names of a synthetic cache (label 1, fake, carries the planted signal)."""
 
 
 def make_synthetic_cache(
@@ -93,4 +95,4 @@ def make_synthetic_cache(
     source = {"kind": "synthetic", "generator": "automm.data.synthetic", "signal": list(signal),
               "signal_kind": signal_kind, "shuffled_labels": shuffle_labels, "seed": seed,
               "weights": "synthetic"}
-    return write_cache(path, arrays, samples, source=source)
+    return write_cache(path, arrays, samples, source=source, classes=CLASSES)

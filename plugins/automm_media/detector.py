@@ -12,11 +12,9 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
-from automm.data.names import CLASSES
 from automm.errors import DataError
 from automm.nn.network import FusionNetwork
-
-FAKE = CLASSES.index("fake")
+from automm_media.classes import FAKE
 
 
 class Detector(nn.Module):

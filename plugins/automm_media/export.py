@@ -20,13 +20,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from automm.data.names import CLASSES
 from automm.deploy import EXTRA_FILE, FORMAT, METADATA_NAME, MODEL_FORMATS, sidecar_path
 from automm.errors import AutommError
 from automm.fileio import atomic_path, write_json
 from automm.train.thresholds import operating_threshold
 from automm_media.backbones import file_sha256
-from automm_media.detector import FAKE, Detector
+from automm_media.classes import CLASSES, FAKE
+from automm_media.detector import Detector
 from automm_media.predict import Predictor
 from automm_media.preprocess import INPUTS, Preprocessor
 

@@ -17,6 +17,7 @@ from automm.data import write_cache
 from automm.errors import DataError
 from automm.locking import owning
 from automm.train.device import resolve_device
+from automm_media.classes import CLASSES
 from automm_media.executors import results
 from automm_media.extractor import ExtractSettings, FeatureExtractor
 from automm_media.planning import Job, assign_splits, list_jobs, protocol_name, split_warnings
@@ -127,7 +128,7 @@ def extract(
                      {"protocol": protocol_name(records), "datasets": records, "split": result.split_record,
                       "listing_key": listing})
     result.splits = {s: sum(1 for r in samples if r["split"] == s) for s in ("train", "val", "test")}
-    result.warnings = split_warnings(samples)
+    result.warnings = split_warnings(samples, CLASSES)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -148,6 +149,6 @@ def _write(out: Path, kept: Sequence[Job], splits: dict[str, str],
     for record in source["backbones"].values():
         record["taps"] = {t: list(taps[t].shape[1:]) for t in record["taps"]}
     source["dataset"] = dataset
-    write_cache(out, taps, samples, source=source, skipped=result.skipped)
+    write_cache(out, taps, samples, source=source, skipped=result.skipped, classes=CLASSES)
     result.source = source
     return samples

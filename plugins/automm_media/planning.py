@@ -12,9 +12,9 @@ from typing import Any
 from automm import plugins
 from automm.data import MediaSample
 from automm.data.dataset import detect_layout
-from automm.data.names import CLASSES
 from automm.data.splits import SplitPlan, merge_plans, split_samples
 from automm.errors import DataError
+from automm_media.classes import CLASSES
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def assign_splits(jobs: Sequence[Job], fractions: Sequence[float], seed: int, *,
                         ("test", (0.0, 0.0, 1.0))):
         samples = [j.sample for j in jobs if j.role == role]
         if samples:
-            plans.append(split_samples(samples, share, seed, method=method, linked=linked))
+            plans.append(split_samples(samples, share, seed, classes=CLASSES, method=method, linked=linked))
     return merge_plans(plans)
 
 
@@ -105,9 +105,10 @@ MIN_CLASS_SAMPLES = 10
 """Fewer videos of a class in a split than this get a warning: its metrics are unreliable."""
 
 
-def split_warnings(samples: Sequence[dict[str, Any]], classes: Sequence[str] = CLASSES) -> list[str]:
-    """What makes a split of ``samples`` (records with ``split`` and ``label``) unfit for a search or
-    an evaluation: being empty, or holding fewer than :data:`MIN_CLASS_SAMPLES` videos of a class."""
+def split_warnings(samples: Sequence[dict[str, Any]], classes: Sequence[str]) -> list[str]:
+    """What makes a split of ``samples`` (records with ``split`` and ``label``, an index into
+    ``classes``) unfit for a search or an evaluation: being empty, or holding fewer than
+    :data:`MIN_CLASS_SAMPLES` videos of a class."""
     out = []
     for split in ("train", "val", "test"):
         labels = [s["label"] for s in samples if s["split"] == split]

@@ -12,14 +12,14 @@ from typing import Any
 
 import torch
 
-from automm.data.names import CLASSES
 from automm.errors import ArchitectureError, DataError
 from automm.fileio import read_json
 from automm.ir import build_space_for, load_architecture
 from automm.nn.network import FusionNetwork
 from automm.train.device import resolve_device
+from automm_media.classes import CLASSES, FAKE
 from automm_media.decode import SkipVideo
-from automm_media.detector import FAKE, Detector
+from automm_media.detector import Detector
 from automm_media.extractor import EXTRACTOR, ExtractSettings, FeatureExtractor
 from automm_media.preprocess import Preprocessor
 

@@ -105,7 +105,7 @@ def test_cache_errors_are_one_line(cache_dir: Path, tiny_args: tuple[str, ...], 
     _one_line_error(_search(tmp_path / "missing", tmp_path / "a", tiny_args), str(tmp_path / "missing"))
     cache = FeatureCache.open(cache_dir)
     fewer = {t: np.asarray(a) for t, a in cache.arrays.items() if t != "audio/4"}
-    write_cache(tmp_path / "fewer", fewer, cache.samples)
+    write_cache(tmp_path / "fewer", fewer, cache.samples, classes=cache.classes)
     _one_line_error(_search(tmp_path / "fewer", tmp_path / "b", tiny_args), "incompatible cache", "audio/4")
 
 
@@ -120,7 +120,7 @@ def test_evaluate_needs_data_when_the_searched_cache_is_gone(cache_dir: Path, ti
     copy = tmp_path / "copy"
     cache = FeatureCache.open(cache_dir)
     write_cache(copy, {t: np.asarray(a) for t, a in cache.arrays.items()}, cache.samples,
-                source=cache.manifest["source"])
+                source=cache.manifest["source"], classes=cache.classes)
     assert _search(copy, tmp_path / "run", tiny_args, "--epochs", 1).exit_code == 0
     for f in copy.iterdir():
         f.unlink()
@@ -128,7 +128,7 @@ def test_evaluate_needs_data_when_the_searched_cache_is_gone(cache_dir: Path, ti
     _one_line_error(_run("evaluate", tmp_path / "run" / "arch.json", "--epochs", 1), "pass --data")
     other = tmp_path / "other"
     samples = [{**s, "id": s["id"] + "x"} for s in cache.samples]
-    write_cache(other, {t: np.asarray(a) for t, a in cache.arrays.items()}, samples)
+    write_cache(other, {t: np.asarray(a) for t, a in cache.arrays.items()}, samples, classes=cache.classes)
     result = _run("evaluate", tmp_path / "run" / "arch.json", "--epochs", 1, "--data", other,
                   "--out", tmp_path / "eval")
     assert result.exit_code == 0, result.output

@@ -6,6 +6,8 @@ import pytest
 from automm.data import FeatureCache, MediaSample, identity_disjoint_split, write_cache
 from automm.errors import CacheError
 
+CLASSES = ("real", "fake")
+
 
 def _samples(n):
     splits = ["train", "val", "test"]
@@ -15,7 +17,7 @@ def _samples(n):
 
 def test_write_open_round_trip(tmp_path):
     taps = {"image/1": np.random.rand(6, 4, 3).astype(np.float32), "audio/1": np.random.rand(6, 2, 5)}
-    write_cache(tmp_path / "c", taps, _samples(6), source={"dataset": "synthetic"})
+    write_cache(tmp_path / "c", taps, _samples(6), classes=CLASSES, source={"dataset": "synthetic"})
     cache = FeatureCache.open(tmp_path / "c")
     assert cache.taps == {"image/1": (4, 3), "audio/1": (2, 5)}
     assert isinstance(cache.arrays["image/1"], np.memmap)
@@ -27,8 +29,8 @@ def test_write_open_round_trip(tmp_path):
 
 
 def test_rewrite_replaces_atomically(tmp_path):
-    write_cache(tmp_path / "c", {"t/1": np.zeros((6, 1, 1))}, _samples(6))
-    write_cache(tmp_path / "c", {"t/2": np.ones((6, 1, 1))}, _samples(6))
+    write_cache(tmp_path / "c", {"t/1": np.zeros((6, 1, 1))}, _samples(6), classes=CLASSES)
+    write_cache(tmp_path / "c", {"t/2": np.ones((6, 1, 1))}, _samples(6), classes=CLASSES)
     assert set(FeatureCache.open(tmp_path / "c").taps) == {"t/2"}
     assert [p.name for p in tmp_path.iterdir()] == ["c"]
 
@@ -43,7 +45,7 @@ def test_rewrite_replaces_atomically(tmp_path):
     ],
 )
 def test_broken_cache_errors_name_the_path(tmp_path, break_it, message):
-    write_cache(tmp_path / "c", {"t/1": np.zeros((6, 1, 1))}, _samples(6))
+    write_cache(tmp_path / "c", {"t/1": np.zeros((6, 1, 1))}, _samples(6), classes=CLASSES)
     break_it(tmp_path / "c")
     with pytest.raises(CacheError, match=message) as info:
         FeatureCache.open(tmp_path / "c")
@@ -54,12 +56,12 @@ def test_invalid_samples_rejected(tmp_path):
     bad = _samples(2)
     bad[1]["split"] = "holdout"
     with pytest.raises(CacheError, match="unknown split"):
-        write_cache(tmp_path / "c", {"t/1": np.zeros((2, 1, 1))}, bad)
+        write_cache(tmp_path / "c", {"t/1": np.zeros((2, 1, 1))}, bad, classes=CLASSES)
     assert not (tmp_path / "c").exists()
 
 
 def test_missing_taps_is_incompatible(tmp_path):
-    write_cache(tmp_path / "c", {"t/1": np.zeros((6, 1, 1))}, _samples(6))
+    write_cache(tmp_path / "c", {"t/1": np.zeros((6, 1, 1))}, _samples(6), classes=CLASSES)
     with pytest.raises(CacheError, match="incompatible cache: missing tap"):
         FeatureCache.open(tmp_path / "c").require_taps(["t/1", "t/2"])
     assert json.loads((tmp_path / "c" / "manifest.json").read_text())["format"] == "automm.cache/1"

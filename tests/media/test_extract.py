@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from automm_media.classes import CLASSES
 from automm_media.extract import extract
 from automm_media.planning import split_warnings
 from click.testing import CliRunner
@@ -133,12 +134,12 @@ def test_cli_summary_lists_skips(folder_dataset, tmp_path):
 def test_split_warnings_name_empty_and_tiny_splits():
     samples = ([{"split": "train", "label": k % 2} for k in range(40)]
                + [{"split": "val", "label": 0}] * 12 + [{"split": "val", "label": 1}] * 9)
-    warnings = split_warnings(samples)
+    warnings = split_warnings(samples, CLASSES)
     assert len(warnings) == 2
     assert warnings[0].startswith("the val split has only 9 fake video(s) (fewer than 10")
     assert warnings[1] == "the test split is empty: add videos or change --fractions"
     samples += [{"split": "val", "label": 1}, *[{"split": "test", "label": k % 2} for k in range(20)]]
-    assert split_warnings(samples) == []
+    assert split_warnings(samples, CLASSES) == []
 
 
 def test_cli_errors_are_one_line(tmp_path):

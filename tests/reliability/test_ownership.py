@@ -37,7 +37,8 @@ def test_stale_lock_is_taken_over_and_released(copy):
                           text=True, check=True).stdout.strip()
     _hold(cache, int(dead))
     write_cache(cache, {"t/1": np.zeros((2, 1, 1), np.float32)},
-                [{"id": f"s{i}", "label": i, "identity": "p", "split": "train"} for i in range(2)])
+                [{"id": f"s{i}", "label": i, "identity": "p", "split": "train"} for i in range(2)],
+                classes=("real", "fake"))
     assert not lock_path(cache).exists()
     with owned(cache), owned(cache):  # the owner may nest; another process may not
         other = subprocess.run([sys.executable, "-c", f"from automm.locking import owned\n"
@@ -58,7 +59,8 @@ def test_kill_between_the_renames_keeps_the_old_cache(copy, monkeypatch):
     monkeypatch.setattr(fileio.os, "replace", dies_before_renaming_in)
     with pytest.raises(KeyboardInterrupt):
         write_cache(cache, {"t/1": np.zeros((2, 1, 1), np.float32)},
-                    [{"id": f"s{i}", "label": i, "identity": "p", "split": "train"} for i in range(2)])
+                    [{"id": f"s{i}", "label": i, "identity": "p", "split": "train"} for i in range(2)],
+                    classes=("real", "fake"))
     monkeypatch.undo()
     assert not cache.exists()
     with owned(cache):  # the next writer puts the old cache back, then removes the temps

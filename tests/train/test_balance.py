@@ -53,7 +53,7 @@ def skewed_cache(path):
                 "split": ("train", "val", "test")[i % 3]} for i in range(60)]
     rng = np.random.default_rng(0)
     taps = {t: rng.normal(size=(60, 8, 2)).astype(np.float32) for t in ("image/1", "audio/1")}
-    return write_cache(path, taps, samples)
+    return write_cache(path, taps, samples, classes=("real", "fake"))
 
 
 def test_splits_balance_training_order_only(tmp_path):

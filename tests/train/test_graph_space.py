@@ -95,7 +95,7 @@ def _planted_cache(path: Path) -> Path:
     splits = ["train"] * 64 + ["val"] * 16 + ["test"] * 16
     samples = [{"id": f"s{i}", "label": int(labels[i]), "identity": f"p{i}", "split": splits[i]}
                for i in range(n)]
-    return write_cache(path, arrays, samples, source={"weights": "synthetic"})
+    return write_cache(path, arrays, samples, source={"weights": "synthetic"}, classes=("real", "fake"))
 
 
 def test_the_space_passes_check_space(tri) -> None:

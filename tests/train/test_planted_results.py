@@ -33,7 +33,8 @@ def planted_cache(path: Path, n: int = 640) -> Path:
     samples = [{"id": f"v{i}", "label": label, "identity": f"p{i // 4}", "category": category,
                 "method": method, "split": ("train", "train", "train", "val", "test")[(i // 4) % 5]}
                for i, (category, method, label) in enumerate(kinds)]
-    return write_cache(path, {"image/1": image, "audio/1": rng.normal(size=(n, 4, 2))}, samples)
+    return write_cache(path, {"image/1": image, "audio/1": rng.normal(size=(n, 4, 2))}, samples,
+                       classes=("real", "fake"))
 
 
 @pytest.fixture(scope="module")
