@@ -14,8 +14,9 @@ ARCH = "arch.json"
 """The searched architecture, written when the search ends."""
 
 
-def check_new_run(out: Path) -> None:
-    """Refuse a run directory that already holds a search (one line)."""
+def check_new_run(out: Path, *, resumable: bool = True) -> None:
+    """Refuse a run directory that already holds a search (one line; ``resumable``: the command
+    has ``--resume``)."""
     if (out / CHECKPOINT).exists() or (out / ARCH).exists():
-        raise AutommError(f"{out}: already holds a search; continue it with --resume {out} "
-                          "or choose another --out")
+        resume = f"continue it with --resume {out} or " if resumable else ""
+        raise AutommError(f"{out}: already holds a search; {resume}choose another --out")

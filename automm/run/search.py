@@ -52,15 +52,24 @@ class NewSearch:
                       progress=progress, on_epoch=on_epoch, loggers=loggers)
 
 
+def open_run(run_dir: Path, *, space: str, config: Mapping[str, Any], device: str, data: str | None,
+             verify: bool = True, resumable: bool = True) -> tuple[SearchSpace, FeatureCache]:
+    """Check that ``run_dir`` holds no search (:func:`~automm.run.layout.check_new_run`) and
+    ``device`` exists, open ``data`` (:func:`automm.data.prepare.open_data`) and bind the space
+    ``space`` with ``config`` to it: the space and the cache of a new search."""
+    definition = plugins.spaces.get(space)
+    check_new_run(run_dir, resumable=resumable)
+    resolve_device(device)
+    cache = open_data(data, verify=verify)
+    return space_for_cache(definition, config, cache), cache
+
+
 def start(run_dir: Path, *, space: str, config: Mapping[str, Any], strategy: Strategy,
           settings: SearchSettings, data: str | None, verify: bool = True) -> NewSearch:
-    """Check that ``run_dir`` holds no search and the device exists, open ``data``
-    (:func:`automm.data.prepare.open_data`) and bind the space ``space`` with ``config`` to it."""
-    definition = plugins.spaces.get(space)
-    check_new_run(run_dir)
-    resolve_device(settings.device)
-    cache = open_data(data, verify=verify)
-    return NewSearch(run_dir, space_for_cache(definition, config, cache), strategy, cache, settings)
+    """A new search (:func:`open_run`) of ``strategy`` with ``settings``."""
+    bound, cache = open_run(run_dir, space=space, config=config, device=settings.device, data=data,
+                            verify=verify)
+    return NewSearch(run_dir, bound, strategy, cache, settings)
 
 
 def resume(run_dir: Path, *, device: str | None = None, progress: bool | None = None,

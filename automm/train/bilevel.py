@@ -48,11 +48,11 @@ from automm.fileio import finite_or_none, write_jsonl
 from automm.ir.architecture import Architecture, load_architecture, save_architecture
 from automm.ir.space import SearchSpace
 from automm.loggers import Loggers
-from automm.nn.network import FusionNetwork, count_parameters
+from automm.nn.network import FusionNetwork
 from automm.provenance import now, provenance, recorded_settings
 from automm.run.layout import ARCH, CHECKPOINT, METRICS
+from automm.run.result import search_architecture
 from automm.strategy.base import Strategy, adam
-from automm.train.balance import class_counts
 from automm.train.batches import SplitData, load_splits
 from automm.train.checkpoint import (
     check_state,
@@ -410,15 +410,11 @@ class _Search:
 
     def result_architecture(self) -> Architecture:
         assert self.best is not None
-        arch = Architecture(self.space.name, self.space.config.to_dict(), self.best["choices"])
-        params = count_parameters(FusionNetwork(self.space, arch))
-        return arch.replace(
-            strategy={**self.strategy.record(), "seed": self.settings.seed,
-                      **self.strategy.search_record(self.settings.batch_size)},
-            metrics=finite_or_none({
-                "val_auc": self.best["auc"], "val_acc": self.best["acc"], "params": params,
-                "search_seconds": round(self.clock.seconds, 3), "epochs": self.epoch,
-                "select": self.settings.select, "best_epoch": self.best["epoch"], "stopped": self.finished,
-                "balance": self.settings.balance, "class_counts": class_counts(self.cache)}),
-            provenance={**provenance(self.settings, device=self.device, data=data_record(self.cache),
-                                     started=self.started), "strategy": self.strategy.record()})
+        s = self.settings
+        return search_architecture(
+            self.space, self.cache, self.best,
+            strategy={**self.strategy.record(), "seed": s.seed, **self.strategy.search_record(s.batch_size)},
+            provenance={**provenance(s, device=self.device, data=data_record(self.cache),
+                                     started=self.started), "strategy": self.strategy.record()},
+            seconds=self.clock.seconds, epochs=self.epoch, stopped=self.finished, balance=s.balance,
+            select=s.select)

@@ -12,7 +12,6 @@ import click
 from automm.cli._run_output import echo_line, metric, progress_option
 from automm.cli._space_options import parse_space_options
 from automm.cli._types import FINITE_FLOAT, SEED, no_verify_option
-from automm.errors import AutommError
 from automm_nni import STRATEGIES
 
 
@@ -82,10 +81,8 @@ def search(args: tuple[str, ...], strategy: str, space_name: str, data: str | No
     nni-STRATEGY) and OUT/metrics.jsonl, for automm show/render/evaluate/report."""
     from automm import plugins
     from automm.cli.search import _print_result
-    from automm.data.prepare import open_data
     from automm.locking import owned
-    from automm.run.binding import space_for_cache
-    from automm.run.layout import ARCH
+    from automm.run.search import open_run
     from automm_nni.search import NniSettings, nni_search
 
     definition = plugins.spaces.get(space_name)
@@ -96,10 +93,8 @@ def search(args: tuple[str, ...], strategy: str, space_name: str, data: str | No
                            learning_rate=learning_rate, weight_decay=weight_decay,
                            arc_learning_rate=arc_learning_rate)
     with owned(out):
-        if (out / ARCH).exists():
-            raise AutommError(f"{out}: already holds a search; choose another --out")
-        cache = open_data(data, verify=not no_verify)
-        space = space_for_cache(definition, values, cache)
+        space, cache = open_run(out, space=space_name, config=values, device=device, data=data,
+                                verify=not no_verify, resumable=False)
         click.echo(f"searching {space_name} with NNI {strategy} on {cache.path} -> {out}")
         click.echo(f"settings: {json.dumps(dataclasses.asdict(settings))}")
         result = nni_search(space, strategy, cache, settings, out, progress=progress,

@@ -37,10 +37,9 @@ from automm.errors import AutommError, CacheError
 from automm.fileio import finite_or_none, write_jsonl
 from automm.ir import Architecture, SearchSpace, save_architecture
 from automm.ir.space import Choice
-from automm.nn import FusionNetwork, count_parameters
 from automm.run.layout import ARCH, METRICS
+from automm.run.result import search_architecture
 from automm.strategy import Strategy
-from automm.train.balance import class_counts
 from automm.train.batches import load_splits
 from automm.train.bilevel import (
     SearchResult,
@@ -233,7 +232,7 @@ class _NniSearch:
             nni_strategy.run()
         if self.best is None:
             raise AutommError(f"{self.run_dir}: NNI's {self.strategy} finished no epoch")
-        arch = self.result_architecture(model_space)
+        arch = self.result_architecture()
         save_architecture(arch, self.run_dir / ARCH)
         return SearchResult(arch, self.run_dir, self.history, "max-epochs")
 
@@ -266,19 +265,13 @@ class _NniSearch:
             settings.pop("arc_learning_rate")
         return {"name": f"nni-{self.strategy}", "nni": nni_version, "derive": derive, **settings}
 
-    def result_architecture(self, model_space: AutommModelSpace) -> Architecture:
+    def result_architecture(self) -> Architecture:
         assert self.best is not None
-        arch = Architecture(self.space.name, self.space.config.to_dict(), self.best["choices"])
-        return arch.replace(
-            strategy=self.record(),
-            metrics=finite_or_none({
-                "val_auc": self.best["auc"], "val_acc": self.best["acc"],
-                "params": count_parameters(FusionNetwork(self.space, arch)),
-                "search_seconds": round(self.clock.seconds, 3), "epochs": len(self.history),
-                "best_epoch": self.best["epoch"], "stopped": "max-epochs", "balance": "none",
-                "class_counts": class_counts(self.cache)}),
+        return search_architecture(
+            self.space, self.cache, self.best, strategy=self.record(),
             provenance={"automm": __version__, "torch": str(torch.__version__), "nni": nni_version,
-                        "data": data_record(self.cache)})
+                        "data": data_record(self.cache)},
+            seconds=self.clock.seconds, epochs=len(self.history), stopped="max-epochs", balance="none")
 
 
 class _quiet:

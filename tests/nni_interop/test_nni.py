@@ -176,6 +176,8 @@ def test_nni_search_writes_a_normal_run_directory(strategy, tiny_cache, tmp_path
 
     back = to_architecture(build_space_for(arch), json.loads(exported.output))
     assert dict(back.choices) == dict(arch.choices)
+    again = CliRunner().invoke(cli, ["nni", "search", "--data", str(tiny_cache), "--out", str(out), *TINY])
+    assert again.exit_code != 0 and f"{out}: already holds a search; choose another --out" in again.output
 
 
 @pytest.mark.parametrize("strategy", ["darts", "gumbel"])
