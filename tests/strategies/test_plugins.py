@@ -27,7 +27,7 @@ def test_registry_has_the_three_strategies_from_their_plugins():
 def test_stgs_options_and_record():
     options = {o.name: (o.type, o.default) for o in StgsStrategy.options}
     assert options == {"temperature": (float, 10.0), "samples": (int, 15), "ensemble": (str, "split"),
-                       "arch_optimizer": (str, "adamw"), "arch_lr": (float, 3e-3),
+                       "arch_optimizer": (str, "adamw"), "arch_lr": (float, 0.03),
                        "arch_weight_decay": (float, 1e-3)}
     assert StgsStrategy(temperature="2.5", samples=3, arch_lr="0.01").record() == {
         "name": "stgs", "temperature": 2.5, "samples": 3, "ensemble": "split",

@@ -196,14 +196,16 @@ def test_max_is_the_old_name_of_max_hard():
     assert strategy.record()["ensemble"] == "max-hard"
 
 
-def test_architecture_optimiser_defaults_learn_and_the_papers_setting_is_one_option_away():
+def test_architecture_optimiser_defaults_learn_and_the_papers_setting_is_one_command_away():
     opt = StgsStrategy().arch_optimizer([torch.nn.Parameter(torch.zeros(3))])
     group = opt.param_groups[0]
     assert type(opt) is torch.optim.AdamW, "default: decoupled weight decay"
-    assert (group["lr"], group["weight_decay"], group["betas"]) == (3e-3, 1e-3, (0.9, 0.999))
-    paper = StgsStrategy(arch_optimizer="adam").arch_optimizer([torch.nn.Parameter(torch.zeros(3))])
+    assert (group["lr"], group["weight_decay"], group["betas"]) == (0.03, 1e-3, (0.9, 0.999))
+    paper = StgsStrategy(arch_optimizer="adam", arch_lr=3e-3).arch_optimizer(
+        [torch.nn.Parameter(torch.zeros(3))])
     assert type(paper) is torch.optim.Adam
-    assert (paper.param_groups[0]["weight_decay"], paper.param_groups[0]["betas"]) == (1e-3, (0.9, 0.999))
+    assert (paper.param_groups[0]["lr"], paper.param_groups[0]["weight_decay"],
+            paper.param_groups[0]["betas"]) == (3e-3, 1e-3, (0.9, 0.999))
     darts = DartsStrategy().arch_optimizer([torch.nn.Parameter(torch.zeros(3))])
     assert type(darts) is torch.optim.Adam and darts.param_groups[0]["betas"] == (0.5, 0.999), \
         "darts keeps its own settings"
