@@ -136,6 +136,8 @@ def _threshold_rows(thresholds: Mapping[str, Any] | None) -> list[tuple[str, Any
                    "with Gaussian noise of 0.5, 1 and 2 training standard deviations: robustness.json "
                    "and robustness.png.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted evaluation in --out.")
+@click.option("--force", is_flag=True, help="Replace the evaluation --out already holds (without it, "
+                                            "such an --out is refused).")
 @click.option("--rerun", type=click.Path(file_okay=False, exists=True, path_type=Path), metavar="EVAL_DIR",
               help="Repeat the evaluation in EVAL_DIR from the architecture, feature cache and settings "
                    "it records, into --out (default: EVAL_DIR-rerun); only --device may differ.")
@@ -145,8 +147,8 @@ def _threshold_rows(thresholds: Mapping[str, Any] | None) -> list[tuple[str, Any
 @click.pass_context
 def command(ctx: click.Context, arch_json: Path | None, data: str | None, out: Path | None, epochs: int,
             batch_size: int, seed: int, device: str, balance: str, precision: str, target_fpr: float,
-            bootstrap: int, robustness: bool, resume: bool, rerun: Path | None, loggers: tuple[str, ...],
-            progress: bool | None, no_verify: bool) -> None:
+            bootstrap: int, robustness: bool, resume: bool, force: bool, rerun: Path | None,
+            loggers: tuple[str, ...], progress: bool | None, no_verify: bool) -> None:
     """Train the architecture in ARCH_JSON from scratch (dropout 0.2), select the epoch on validation,
     report test AUC, accuracy and EER with 95% intervals (and per fake category and method when
     the cache records them), choose decision thresholds on validation (EER and --target-fpr), and
@@ -154,13 +156,16 @@ def command(ctx: click.Context, arch_json: Path | None, data: str | None, out: P
     history.jsonl and predictions.csv into --out (committed together: a reader never sees two
     runs' files mixed; --out is owned by one process at a time)."""
     from automm.loggers import LoggerContext, open_loggers
+    from automm.run.layout import check_new_evaluation
     from automm.train.device import resolve_device
     from automm.train.retraining import retrain
 
+    if resume and force:
+        raise click.UsageError("--resume and --force: give one")
     if rerun is not None:
         if arch_json is not None or resume:
             raise click.UsageError("--rerun takes no ARCH_JSON and no --resume")
-        warn_ignored(ctx, ("rerun", "out", "device", "progress", "loggers"), "--rerun")
+        warn_ignored(ctx, ("rerun", "out", "force", "device", "progress", "loggers"), "--rerun")
         arch_json, settings, cache = _recorded(rerun, device if given(ctx, "device") else None)
         out = out if out is not None else fresh_dir(rerun.with_name(f"{rerun.name}-rerun"))
     elif arch_json is None:
@@ -175,6 +180,8 @@ def command(ctx: click.Context, arch_json: Path | None, data: str | None, out: P
         click.echo(f"automm: note: {line}", err=True)
     click.echo(f"evaluating {arch_json} on {cache.path} (device {resolve_device(settings.device)})")
     out = out if out is not None else arch_json.parent / "eval"
+    if not (resume or force):
+        check_new_evaluation(out)
     context = LoggerContext("evaluate", out, arch_json.resolve().parent.name)
     result = retrain(arch, cache, settings, out, resume=resume, progress=progress,
                      loggers=open_loggers(loggers, context),

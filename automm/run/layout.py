@@ -1,4 +1,4 @@
-"""What a search run directory holds, and refusing to start a search over another."""
+"""What a search run directory holds, and refusing to start a search (or an evaluation) over another."""
 
 from __future__ import annotations
 
@@ -20,3 +20,11 @@ def check_new_run(out: Path, *, resumable: bool = True) -> None:
     if (out / CHECKPOINT).exists() or (out / ARCH).exists():
         resume = f"continue it with --resume {out} or " if resumable else ""
         raise AutommError(f"{out}: already holds a search; {resume}choose another --out")
+
+
+def check_new_evaluation(out: Path) -> None:
+    """Refuse an output directory that already holds an evaluation (its metrics.json or checkpoint;
+    one line)."""
+    if (out / CHECKPOINT).exists() or (out / "metrics.json").exists():
+        raise AutommError(f"{out}: already holds an evaluation; continue it with --resume, replace it "
+                          "with --force or choose another --out")

@@ -132,9 +132,10 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
             "scheduler": scheduler.state_dict(), "rng": rng_state(generator), "history": [],
             "seconds": 0.0})
         with restoring(path):
-            if _comparable(state["setup"]) != _comparable(setup):
-                raise AutommError(f"{path}: the checkpoint is of another architecture, "
-                                  "cache or settings; evaluate into a new --out")
+            differs = _difference(state["setup"], setup)
+        if differs is not None:
+            raise AutommError(f"{path}: {differs}; evaluate into a "
+                              "new --out (or replace it with --force)")
         if not 1 <= state["epoch"] <= settings.epochs or len(state["history"]) != state["epoch"] \
                 or not all(isinstance(h, dict) for h in state["history"]):
             raise AutommError(f"{path}: inconsistent checkpoint: epoch {state['epoch']} with "
@@ -243,11 +244,21 @@ def test_intervals(test: Predictions, bootstrap: Bootstrap) -> dict[str, Any]:
             "bootstrap": bootstrap.record()}
 
 
-def _comparable(setup: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What must match between a checkpoint and a resumed evaluation (not the device, not the
-    settings of the scoring after training)."""
-    settings = {k: v for k, v in setup["settings"].items() if k not in ("device", *SCORING_SETTINGS)}
-    return setup["arch"]["choices"], setup["arch"]["space"], setup["data"]["fingerprint"], settings
+def _difference(checkpoint: Mapping[str, Any], setup: Mapping[str, Any]) -> str | None:
+    """What differs between a checkpoint's setup and a resumed evaluation's (e.g. ``"the
+    checkpoint's setting epochs is 10, now 20"``), or None; neither the device nor the settings of
+    the scoring after training count."""
+    if (checkpoint["arch"]["choices"], checkpoint["arch"]["space"]) != (setup["arch"]["choices"],
+                                                                          setup["arch"]["space"]):
+        return "the checkpoint is of another architecture"
+    if checkpoint["data"]["fingerprint"] != setup["data"]["fingerprint"]:
+        return "the checkpoint is of another feature cache (fingerprint differs)"
+    skip = ("device", *SCORING_SETTINGS)
+    old, new = checkpoint["settings"], setup["settings"]
+    for key in sorted((old.keys() | new.keys()) - set(skip)):
+        if old.get(key) != new.get(key):
+            return f"the checkpoint's setting {key} is {old.get(key)!r}, now {new.get(key)!r}"
+    return None
 
 
 RESULTS = ("metrics.json", "model.safetensors", "arch.json", "predictions.csv", ROBUSTNESS)

@@ -88,6 +88,14 @@ def test_search_then_evaluate(cache_dir: Path, tiny_args: tuple[str, ...], tmp_p
     network.load_state_dict(load_file(out / "model.safetensors"))
     _one_line_error(_run("search", "--resume", out), "not a search checkpoint")
 
+    _one_line_error(_run("evaluate", run / "arch.json", "--epochs", 1), str(out), "--force", "--resume")
+    _one_line_error(_run("evaluate", run / "arch.json", "--epochs", 3, "--resume"),
+                    "setting epochs is 2, now 3")
+    assert json.loads((out / "metrics.json").read_text()) == metrics  # nothing lost
+    replaced = _run("evaluate", run / "arch.json", "--epochs", 1, "--force")
+    assert replaced.exit_code == 0, replaced.output
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 1
+
 
 def test_strategy_and_space_errors_are_one_line(cache_dir: Path, tiny_args: tuple[str, ...],
                                                 tmp_path: Path) -> None:

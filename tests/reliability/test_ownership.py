@@ -80,12 +80,12 @@ def test_evaluation_files_are_committed_together(copy, monkeypatch):
 
     monkeypatch.setattr("automm.train.retraining.save_file", broken)
     outcome = run_cli(["evaluate", run / "arch.json", "--out", eval_dir, "--epochs", 1, "--batch-size", 16,
-                       "--seed", 5])
+                       "--seed", 5, "--force"])
     assert outcome.kind == "clean" and "No space left" in outcome.stderr, outcome
     assert {name: (eval_dir / name).read_bytes() for name in before} == before
     monkeypatch.undo()
     outcome = run_cli(["evaluate", run / "arch.json", "--out", eval_dir, "--epochs", 1, "--batch-size", 16,
-                       "--seed", 5], allow_success=True)
+                       "--seed", 5, "--force"], allow_success=True)
     assert outcome.kind == ACCEPTED
     assert json.loads((eval_dir / "metrics.json").read_text())["seed"] == 5
     assert sorted(p.name for p in run.iterdir() if p.name.startswith(".")) == []
