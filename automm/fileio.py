@@ -165,6 +165,28 @@ def finite_or_none(value: Any) -> Any:
     return value
 
 
+class NonFiniteError(AutommError):
+    """A loss, metric, entropy or other number of a run that is NaN or infinite."""
+
+
+def finite_record(record: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``record`` (one epoch of a run) if every float in it is finite, else :class:`NonFiniteError`
+    naming ``where`` and the value. An AUC (``*auc`` key) may be undefined (a split with one
+    class) and becomes ``None``; every other NaN or infinity stops the run."""
+    def check(value: Any, key: str) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            if key.rsplit(".", 1)[-1].endswith("auc"):
+                return None
+            raise NonFiniteError(f"{where}: {key} is not finite ({value}); the run stopped")
+        if isinstance(value, Mapping):
+            return {k: check(v, f"{key}.{k}") for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [check(v, f"{key}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    return {k: check(v, str(k)) for k, v in record.items()}
+
+
 def write_jsonl(path: str | os.PathLike[str], records: Iterable[Mapping[str, Any]]) -> None:
     """Write one JSON object per line, atomically (non-finite floats become null)."""
     write_text(path, "".join(json.dumps(finite_or_none(dict(r))) + "\n" for r in records))

@@ -44,7 +44,7 @@ from torch import Tensor, nn
 from automm.data.cache import FeatureCache, data_record
 from automm.errors import AutommError, CacheError
 from automm.factory import create_space, create_strategy
-from automm.fileio import finite_or_none, write_jsonl
+from automm.fileio import finite_record, write_jsonl
 from automm.ir.architecture import Architecture, load_architecture, save_architecture
 from automm.ir.space import SearchSpace
 from automm.loggers import Loggers
@@ -359,7 +359,7 @@ class _Search:
             derived = self.score(arch)
             if better_derived(derived, self.best):
                 self.best = self.scored(arch, derived)
-        return finite_or_none({
+        return finite_record({
             "epoch": self.epoch,
             "train_loss": float(loss_sum) / seen, "train_acc": float(correct) / seen,
             "val_loss": supernet["loss"], "val_acc": supernet["acc"], "val_auc": supernet["auc"],
@@ -370,7 +370,7 @@ class _Search:
             "lr": self.weight_opt.param_groups[0]["lr"],
             "seconds": start.seconds,
             "choices": dict(arch.choices),
-        })
+        }, f"{self.run_dir}: epoch {self.epoch}")
 
     def weight_step(self, data: SplitData, positions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         taps, labels = data.get(positions)
@@ -395,7 +395,8 @@ class _Search:
         arch = Architecture(self.space.name, self.space.config.to_dict(), record["choices"])
         derived = self.score(arch)
         self.best = self.scored(arch, derived)
-        record.update(finite_or_none({"derived_val_acc": derived["acc"], "derived_val_auc": derived["auc"]}))
+        record.update(finite_record({"derived_val_acc": derived["acc"], "derived_val_auc": derived["auc"]},
+                                   f"{self.run_dir}: epoch {self.epoch}"))
 
     def scored(self, arch: Architecture, derived: Mapping[str, float]) -> dict[str, Any]:
         """The ``best`` entry of the state: ``arch`` and its scores at this epoch."""

@@ -30,7 +30,15 @@ from torch import Tensor
 
 from automm.data.cache import FeatureCache, data_record
 from automm.errors import AutommError, CacheError
-from automm.fileio import atomic_path, carry_over, finite_or_none, write_json, write_jsonl, write_text
+from automm.fileio import (
+    atomic_path,
+    carry_over,
+    finite_or_none,
+    finite_record,
+    write_json,
+    write_jsonl,
+    write_text,
+)
 from automm.ir.architecture import Architecture, build_space_for, save_architecture
 from automm.locking import owned
 from automm.loggers import Loggers
@@ -177,9 +185,10 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
                 run_bar.close()
                 raise AutommError(f"{out}: epoch {epoch}: the {which} loss is not finite (NaN or "
                                   "infinity); the run stopped before saving this epoch")
-        record = finite_or_none({"epoch": epoch, "train_loss": float(loss_sum) / seen,
-                                 "train_acc": float(correct) / seen, "val_loss": m["loss"],
-                                 "val_acc": m["acc"], "val_auc": m["auc"], "seconds": start.seconds})
+        record = finite_record({"epoch": epoch, "train_loss": float(loss_sum) / seen,
+                                "train_acc": float(correct) / seen, "val_loss": m["loss"],
+                                "val_acc": m["acc"], "val_auc": m["auc"], "seconds": start.seconds},
+                               f"{out}: epoch {epoch}")
         history.append(record)
         if better(m, best):
             best = {"epoch": epoch, "acc": m["acc"], "auc": m["auc"], "loss": m["loss"]}

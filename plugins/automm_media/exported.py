@@ -17,6 +17,7 @@ import torch
 from automm.deploy import EXTRA_FILE, METADATA_NAME, check_description
 from automm.errors import AutommError, DataError
 from automm.train.device import resolve_device
+from automm_media.predict import check_finite_weights
 from automm_media.preprocess import Preprocessor
 
 
@@ -69,6 +70,7 @@ class ExportedDetector:
             warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit's notice
             self._module = torch.jit.load(str(self.path), map_location=self.device, _extra_files=extra)
         self._module.eval()
+        check_finite_weights(self._module.state_dict().items(), self.path)
         return extra[EXTRA_FILE] or None
 
     def _load_onnx(self, explicit_cuda: bool) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,15 @@ from automm_media.preprocess import Preprocessor
 def label(p_fake: float, threshold: float) -> str:
     """The class name of the decision at ``threshold`` (fake when ``p_fake >= threshold``)."""
     return CLASSES[FAKE] if p_fake >= threshold else CLASSES[1 - FAKE]
+
+
+def check_finite_weights(named: Iterable[tuple[str, torch.Tensor]], where: str | os.PathLike[str]) -> None:
+    """Raise :class:`ArchitectureError` naming ``where`` and the first tensor of ``named`` that holds
+    NaN or infinite values: such a model scores every video NaN."""
+    for name, tensor in named:
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ArchitectureError(f"{where}: {name} holds NaN or infinite values; the model is "
+                                    "unusable (its training diverged or the file is damaged)")
 
 
 def predict_videos(score: Callable[[str], float], videos: Sequence[str | os.PathLike[str]],
@@ -91,6 +100,7 @@ class Predictor:
             raise ArchitectureError(f"{weights_file}: no such file{hint}") from None
         except Exception as exc:  # a damaged file is one clear error
             raise ArchitectureError(f"{weights_file}: cannot read: {exc}") from None
+        check_finite_weights(state.items(), weights_file)
         try:
             self.network.load_state_dict(state)
         except RuntimeError as exc:

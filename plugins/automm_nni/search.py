@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader, Dataset
 from automm import __version__
 from automm.data.cache import FeatureCache, data_record
 from automm.errors import AutommError, CacheError
-from automm.fileio import finite_or_none, write_jsonl
+from automm.fileio import finite_record, write_jsonl
 from automm.ir import Architecture, SearchSpace, save_architecture
 from automm.ir.space import Choice
 from automm.run.layout import ARCH, METRICS
@@ -245,12 +245,13 @@ class _NniSearch:
         if better_derived(derived, self.best):
             self.best = {"epoch": epoch, "choices": dict(arch.choices), "acc": derived["acc"],
                          "auc": derived["auc"], "loss": derived["loss"]}
-        record = finite_or_none({
+        record = finite_record({
             "epoch": epoch, "train_loss": sum(losses) / len(losses) if losses else None,
             "temperature": _temperature(module),
             "entropy": family_entropy(self.space, _Derivation(), logits),
             "derived_val_loss": derived["loss"], "derived_val_acc": derived["acc"],
-            "derived_val_auc": derived["auc"], "seconds": seconds, "choices": dict(arch.choices)})
+            "derived_val_auc": derived["auc"], "seconds": seconds, "choices": dict(arch.choices)},
+            f"{self.run_dir}: epoch {epoch}")
         self.history.append(record)
         write_jsonl(self.run_dir / METRICS, self.history)
         if self.on_epoch is not None:

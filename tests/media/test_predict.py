@@ -50,3 +50,16 @@ def test_a_model_whose_features_cannot_be_rebuilt_is_one_error(folder_cache, tmp
     write_model(cache, tmp_path / "model", source)
     res = CliRunner().invoke(cli, ["predict", str(tmp_path / "model"), "x.mp4"])
     assert res.exit_code == 2 and message in res.output
+
+
+def test_a_model_with_nan_weights_is_refused_naming_the_file(folder_cache, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    write_model(FeatureCache.open(folder_cache.path), tmp_path / "model")
+    weights = tmp_path / "model" / "model.safetensors"
+    state = load_file(str(weights))
+    save_file({k: v * float("nan") if v.is_floating_point() else v for k, v in state.items()}, str(weights))
+    res = CliRunner().invoke(cli, ["predict", str(tmp_path / "model"), "x.mp4", "--device", "cpu"])
+    assert res.exit_code == 2 and "nan" not in res.stdout.lower()
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert f"{weights}: " in res.stderr and "NaN or infinite" in res.stderr

@@ -181,6 +181,15 @@ def test_bad_option_values(copy, tiny, args):
     assert_clean(["search", "--data", copy("cache"), "--out", "never", *tiny, *args])
 
 
+@pytest.mark.parametrize("temperature", ["1e-45", "1e308"])
+def test_a_search_whose_validation_loss_becomes_nan_stops_naming_value_and_epoch(copy, tiny, temperature):
+    cache = copy("cache")
+    run = cache.parent / "r"
+    assert_clean(["search", "--data", cache, "--out", run, *tiny, "--epochs", 2, "--batch-size", 16,
+                  "--temperature", temperature], f"{run}: epoch 1: val_loss is not finite")
+    assert not (run / "arch.json").exists()
+
+
 def test_out_under_a_regular_file(copy, tiny, tmp_path):
     (tmp_path / "file").write_text("")
     assert_clean(["search", "--data", copy("cache"), "--out", tmp_path / "file" / "run", *tiny],

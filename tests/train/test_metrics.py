@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from automm.fileio import finite_or_none
+from automm.fileio import NonFiniteError, finite_or_none, finite_record
 from automm.train.metrics import accuracy, equal_error_rate, roc_auc
 
 
@@ -50,3 +50,12 @@ def test_accuracy_and_json_cleaning() -> None:
     assert accuracy([0, 1, 1, 0], [0, 1, 0, 0]) == 0.75
     assert finite_or_none({"a": math.nan, "b": [1.0, math.inf], "c": "x"}) == {"a": None, "b": [1.0, None],
                                                                               "c": "x"}
+
+
+def test_finite_record_stops_at_a_non_finite_value_but_lets_an_undefined_auc_be_null() -> None:
+    record = {"epoch": 3, "val_auc": math.nan, "entropy": {"op": 0.5}, "choices": {"a": "b"}}
+    assert finite_record(record, "run: epoch 3") == {**record, "val_auc": None}
+    with pytest.raises(NonFiniteError, match=r"^run: epoch 3: entropy\.op is not finite \(nan\)"):
+        finite_record({**record, "entropy": {"op": math.nan}}, "run: epoch 3")
+    with pytest.raises(NonFiniteError, match="val_loss is not finite"):
+        finite_record({"val_loss": math.inf}, "run")
