@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,24 @@ def metric(value: Any) -> str:
 def echo_line(text: str) -> None:
     """Print one line on stdout without tearing a progress bar shown on stderr."""
     tqdm.write(text)
+
+
+class Eta:
+    """The remaining time printed at the end of each epoch line (so a run off a terminal, with no
+    progress bar, shows it too): the mean epoch time of this process so far times the epochs
+    left; ``up_to``: the run may stop before ``epochs`` (search's stop rule)."""
+
+    def __init__(self, epochs: int | None, *, up_to: bool = False) -> None:
+        self.epochs, self.up_to, self.seconds = epochs, up_to, []
+
+    def __call__(self, record: Mapping[str, Any]) -> str:
+        """`` | ETA H:MM:SS ...`` after ``record``'s epoch, or "" when the epochs are unknown."""
+        self.seconds.append(record["seconds"])
+        if not self.epochs:
+            return ""
+        left = sum(self.seconds) / len(self.seconds) * max(self.epochs - record["epoch"], 0)
+        bound = f" (up to {self.epochs} epochs)" if self.up_to else ""
+        return f" | ETA {tqdm.format_interval(left)}{bound}"
 
 
 def echo_next(commands: Iterable[str]) -> None:

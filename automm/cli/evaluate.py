@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from automm.cli._run_output import (
+    Eta,
     echo_line,
     echo_next,
     fresh_dir,
@@ -185,7 +187,7 @@ def command(ctx: click.Context, arch_json: Path | None, data: str | None, out: P
     context = LoggerContext("evaluate", out, arch_json.resolve().parent.name)
     result = retrain(arch, cache, settings, out, resume=resume, progress=progress,
                      loggers=open_loggers(loggers, context),
-                     on_epoch=lambda r: _print_epoch(r, settings.epochs))
+                     on_epoch=partial(_print_epoch, eta=Eta(settings.epochs)))
     click.echo(_table(result.metrics))
     written = "metrics.json, model.safetensors, arch.json, history.jsonl, predictions.csv"
     if result.robustness is not None:
@@ -223,8 +225,8 @@ def _recorded(eval_dir: Path, device: str | None) -> tuple[Path, RetrainSettings
     return arch_json, settings, cache
 
 
-def _print_epoch(record: Mapping[str, Any], epochs: int) -> None:
+def _print_epoch(record: Mapping[str, Any], eta: Eta) -> None:
     f = metric
-    echo_line(f"epoch {record['epoch']}/{epochs}  train loss {f(record['train_loss'])} "
+    echo_line(f"epoch {record['epoch']}/{eta.epochs}  train loss {f(record['train_loss'])} "
               f"acc {f(record['train_acc'])} | val loss {f(record['val_loss'])} acc {f(record['val_acc'])} "
-              f"auc {f(record['val_auc'])} | {record['seconds']:.1f}s")
+              f"auc {f(record['val_auc'])} | {record['seconds']:.1f}s{eta(record)}")

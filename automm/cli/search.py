@@ -12,6 +12,7 @@ import sys
 import time
 import typing
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ import click
 
 from automm import plugins
 from automm.cli._run_output import (
+    Eta,
     echo_line,
     echo_next,
     fresh_dir,
@@ -143,20 +145,21 @@ def _default_run_dir(strategy: str) -> Path:
     return fresh_dir(Path("runs") / f"{strategy}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
-def _print_epoch(record: Mapping[str, Any], epochs: int | None = None) -> None:
+def _print_epoch(record: Mapping[str, Any], eta: Eta) -> None:
     f = metric
+    epochs = eta.epochs
     entropy = " ".join(f"{k} {f(v)}" for k, v in record["entropy"].items())
     total = f"/{epochs}" if epochs else ""
     echo_line(f"epoch {record['epoch']}{total}  train loss {f(record['train_loss'])} "
                f"acc {f(record['train_acc'])} | val acc {f(record['val_acc'])} auc {f(record['val_auc'])} "
                f"| derived acc {f(record['derived_val_acc'])} auc {f(record['derived_val_auc'])} "
-               f"| entropy {entropy} | {record['seconds']:.1f}s")
+               f"| entropy {entropy} | {record['seconds']:.1f}s{eta(record)}")
 
 
-def _on_epoch(run_dir: Path, record: Mapping[str, Any], epochs: int | None = None) -> None:
+def _on_epoch(run_dir: Path, record: Mapping[str, Any], eta: Eta) -> None:
     """Print the epoch; stop the run when its training loss was not finite (a NaN metric is
     never printed as a result)."""
-    _print_epoch(record, epochs)
+    _print_epoch(record, eta)
     if record.get("train_loss") is None:
         raise AutommError(f"{run_dir}: epoch {record['epoch']}: the training loss is not finite (NaN or "
                           "infinity); the search stopped without an arch.json")
@@ -260,7 +263,7 @@ def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: in
     note = describe_source(new.cache.manifest.get("source", {})).weights
     if note:
         click.echo(f"backbone weights of these features: {note}")
-    return new.run(progress=progress, on_epoch=lambda r: _on_epoch(out, r, epochs),
+    return new.run(progress=progress, on_epoch=partial(_on_epoch, out, eta=Eta(epochs, up_to=True)),
                    loggers=search_loggers(loggers, out))
 
 
@@ -278,7 +281,7 @@ def _resume(ctx: click.Context, run_dir: Path, device: str, progress: bool | Non
     warn_ignored(ctx, ("resume", "device", "progress", "loggers"), "--resume")
     click.echo(f"resuming {run_dir}")
     return search_run.resume(run_dir, device=device if given(ctx, "device") else None, progress=progress,
-                             on_epoch=lambda r: _on_epoch(run_dir, r),
+                             on_epoch=partial(_on_epoch, run_dir, eta=Eta(None)),
                              loggers=search_loggers(loggers, run_dir))
 
 
@@ -291,4 +294,4 @@ def _rerun(ctx: click.Context, original: Path, out: Path, device: str, progress:
     check_new_run(out)
     click.echo(f"repeating the search of {original} -> {out}")
     return rerun_search(original, out, device=device if given(ctx, "device") else None, progress=progress,
-                        on_epoch=lambda r: _on_epoch(out, r), loggers=search_loggers(loggers, out))
+                        on_epoch=partial(_on_epoch, out, eta=Eta(None)), loggers=search_loggers(loggers, out))

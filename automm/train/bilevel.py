@@ -298,7 +298,7 @@ class _Search:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_jsonl(self.run_dir / METRICS, self.history)
         with self.loggers.running(self.setup()):
-            with RunProgress(self.settings.epochs, self.epoch, self.progress) as self.bar:
+            with RunProgress(self.settings.epochs, self.epoch, self.progress, up_to=True) as self.bar:
                 self._loop()
             arch = self.result_architecture()
             save_architecture(arch, self.run_dir / ARCH)
@@ -348,7 +348,7 @@ class _Search:
                     self.scheduler.step(self.epoch - 1 + (step + 1) / len(train_batches))
                 bar.update(1)
                 if step % 10 == 9:
-                    bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}", refresh=False)
+                    bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}")
         with torch.no_grad():
             eval_weights = self.strategy.all_weights(self.space, self.logits, training=False)
         with autocast(self.device, s.precision):

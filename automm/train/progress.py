@@ -17,13 +17,15 @@ EpochCallback = Callable[[dict[str, Any]], None]
 class RunProgress:
     """One progress bar on stderr over all epochs of a run: the current epoch, the elapsed and
     the remaining time of the whole run (advancing per batch; a resumed run starts at its
-    epoch). ``enabled=None`` shows it only when stderr is a terminal."""
+    epoch). ``enabled=None`` shows it only when stderr is a terminal; ``up_to``: the run may stop
+    before ``epochs`` (a stop rule), so the remaining time is that of up to ``epochs`` epochs."""
 
-    FORMAT = "{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}"
+    FORMAT = "{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}"
 
-    def __init__(self, epochs: int, done: int, enabled: bool | None) -> None:
+    def __init__(self, epochs: int, done: int, enabled: bool | None, *, up_to: bool = False) -> None:
         self.epochs = epochs
-        self.bar = tqdm(total=epochs, initial=done, bar_format=self.FORMAT, leave=False,
+        bar_format = self.FORMAT + (f" (up to {epochs} epochs)" if up_to else "") + "{postfix}"
+        self.bar = tqdm(total=epochs, initial=done, bar_format=bar_format, leave=False,
                         dynamic_ncols=True, smoothing=0, disable=None if enabled is None else not enabled)
 
     def __enter__(self) -> RunProgress:
@@ -60,9 +62,9 @@ class EpochProgress:
         """Advance by ``batches`` batches."""
         self.bar.update(batches * self.step)
 
-    def set_postfix(self, **values: Any) -> None:
-        """Show ``values`` (e.g. the running loss) after the times."""
-        self.bar.set_postfix(values, refresh=False)
+    def set_postfix(self, refresh: bool = False, **values: Any) -> None:
+        """Show ``values`` (e.g. the running loss) after the times (drawn now if ``refresh``)."""
+        self.bar.set_postfix(values, refresh=refresh)
 
 
 class Stopwatch:

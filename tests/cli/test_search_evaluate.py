@@ -49,6 +49,7 @@ def test_search_then_evaluate(cache_dir: Path, tiny_args: tuple[str, ...], tmp_p
     assert f"automm predict {run / 'eval'} VIDEO..." in result.stdout
     assert "epoch 1/2  train loss" in result.stdout and "epoch 2/2  train loss" in result.stdout
     assert "%|" not in result.stderr  # not a terminal: no progress bar, only the epoch lines
+    assert result.stdout.count("| ETA ") == 2 and "| ETA 00:00 (up to 2 epochs)" in result.stdout
     arch = load_architecture(run / "arch.json")
     assert dict(arch.strategy) == {"name": "stgs", "temperature": 5.0, "samples": 3, "ensemble": "split",
                                    "arch_optimizer": "adam", "arch_lr": 0.01, "arch_weight_decay": 1e-3,
@@ -66,6 +67,7 @@ def test_search_then_evaluate(cache_dir: Path, tiny_args: tuple[str, ...], tmp_p
     assert "test AUC" in result.stdout
     out = run / "eval"
     assert "epoch 2/2  train loss" in result.stdout and "| val loss" in result.stdout
+    assert "| ETA 00:00\n" in result.stdout
     assert "%|" not in result.stderr
     assert result.stdout.splitlines()[-4:] == ["next:", f"  automm report {run}",
                                                f"  automm predict {out} VIDEO...",
