@@ -44,14 +44,24 @@ def list_jobs(roots: Sequence[str | os.PathLike[str]], *, test_roots: Sequence[s
     prefix = len(entries) > 1
     jobs: list[Job] = []
     records = []
+    owner: dict[Path, Path] = {}  # resolved video path -> the dataset directory that listed it
     for (root, role), tag in zip(entries, tags, strict=True):
         if not root.is_dir():
             raise DataError(f"{root}: no such dataset directory")
+        named = next((r for r, _ in entries[:len(records)] if r.resolve() == root.resolve()), None)
+        if named is not None:
+            raise DataError(f"{root}: dataset directory given twice (also as {named}); each video "
+                            "must belong to one split")
         name = dataset or detect_layout(root)
         samples = plugins.datasets.get(name).samples(root)
         if not samples:
             raise DataError(f"{root}: no videos found for layout {name!r}")
         for s in samples:
+            video = Path(s.path).resolve()
+            if video in owner:
+                raise DataError(f"{s.path}: listed by both {owner[video]} and {root}; each video must "
+                                "belong to one split (give overlapping dataset directories once)")
+            owner[video] = root
             if prefix:
                 s = replace(s, id=f"{tag}/{s.id}", identities=tuple(f"{tag}/{i}" for i in s.identities))
             jobs.append(Job(s, tag, role))

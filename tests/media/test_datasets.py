@@ -136,3 +136,24 @@ def test_protocol_names_are_checked():
         check_protocol("mixed", ["a"], [])
     with pytest.raises(DataError, match="no dataset directory given"):
         check_protocol(None, [], ["b"])
+
+
+def _folder(root: Path) -> Path:
+    for name in ("real/ann/a.mp4", "real/ann/b.mp4", "fake/bob/c.mp4", "fake/bob/d.mp4"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"")
+    return root
+
+
+@pytest.mark.parametrize("overlap", [
+    lambda a, b: ([a, a], ()), lambda a, b: ([a], [a]), lambda a, b: ([a, a / "."], ()),
+    lambda a, b: ([a, b], ()),
+])
+def test_a_video_is_never_listed_twice_so_never_lands_in_two_splits(tmp_path, overlap):
+    a, b = _folder(tmp_path / "a"), _folder(tmp_path / "b")
+    (b / "fake/bob/d.mp4").unlink()
+    (b / "fake/bob/d.mp4").symlink_to(a / "real/ann/a.mp4")  # the same video under another name
+    roots, test_roots = overlap(a, b)
+    with pytest.raises(DataError, match=r"given twice|listed by both"):
+        list_jobs(roots, test_roots=test_roots)
+    assert len(list_jobs([a], test_roots=[_folder(tmp_path / "c")])[0]) == 8
