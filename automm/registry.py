@@ -4,16 +4,23 @@
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import importlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from automm.errors import PluginError, UnknownComponentError
 
 _NAME = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'X'?)`` for the known name closest to a mistyped ``name``, or ""."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _key(name: str) -> str:
@@ -112,7 +119,8 @@ class Registry:
             return self._entries[_key(name)]
         except KeyError:
             known = ", ".join(sorted(self._entries)) or "(none)"
-            raise UnknownComponentError(f"unknown {self.kind} {name!r}; known: {known}") from None
+            hint = did_you_mean(_key(name), self._entries)
+            raise UnknownComponentError(f"unknown {self.kind} {name!r}{hint}; known: {known}") from None
 
     def get(self, name: str) -> Any:
         """The object registered under ``name``."""

@@ -55,7 +55,11 @@ class AutommGroup(click.Group):
         command = super().get_command(ctx, cmd_name)
         if command is None and ctx.resilient_parsing is False:
             from automm.plugins import plugin_infos
+            from automm.registry import did_you_mean
 
+            close = did_you_mean(cmd_name, self.list_commands(ctx))
+            if close:
+                raise DomainError(f"no command {cmd_name!r}{close}; see automm --help")
             missing = [f"{p.name} ({p.status})" for p in plugin_infos() if p.status != "loaded"]
             if missing:
                 raise DomainError(f"no command {cmd_name!r}; it may belong to a plugin that is not "

@@ -53,9 +53,13 @@ class DatasetLayout(Protocol):
         """Every video under ``root`` with its label and identities."""
 
 
+class UnknownLayoutError(DataError):
+    """No registered dataset layout recognises a directory."""
+
+
 def detect_layout(root: Path) -> str:
     """The registered dataset layout that recognises ``root``, highest ``priority`` first (ties
-    by name); none is a one-line :class:`DataError`."""
+    by name); none is a one-line :class:`UnknownLayoutError`."""
     from automm import plugins
 
     names = sorted(plugins.datasets.list(),
@@ -63,6 +67,5 @@ def detect_layout(root: Path) -> str:
     for name in names:
         if plugins.datasets.get(name).detect(root):
             return name
-    raise DataError(f"{root}: not a known dataset layout (known: {', '.join(names)}); "
-                    "pass --dataset NAME")
+    raise UnknownLayoutError(f"{root}: not a known dataset layout (known: {', '.join(names)})")
 

@@ -145,6 +145,7 @@ def extract_command(dataset_dirs: tuple[str, ...], out: str, dataset: str | None
     """
     import torch
 
+    from automm.data.dataset import UnknownLayoutError
     from automm_media.backbone_set import chosen_backbones, parse_pairs
     from automm_media.extract import extract
     from automm_media.extractor import ExtractSettings
@@ -158,10 +159,13 @@ def extract_command(dataset_dirs: tuple[str, ...], out: str, dataset: str | None
                                seed=seed, image_weights=image_weights, audio_weights=audio_weights,
                                backbones=chosen_backbones(backbone_specs),
                                weights=parse_pairs(weights_specs, "--weights"))
-    result = extract(roots, out, settings=settings, dataset=dataset, test_roots=test_dirs,
-                     fractions=fractions, split_seed=split_seed, split=split, linked=linked, device=device,
-                     workers=workers, executor=executor, ray_address=ray_address,
-                     progress=False if quiet else None)
+    try:
+        result = extract(roots, out, settings=settings, dataset=dataset, test_roots=test_dirs,
+                         fractions=fractions, split_seed=split_seed, split=split, linked=linked,
+                         device=device, workers=workers, executor=executor, ray_address=ray_address,
+                         progress=False if quiet else None)
+    except UnknownLayoutError as e:
+        raise UnknownLayoutError(f"{e}; pass --dataset NAME") from None
     if as_json:
         click.echo(json.dumps({"path": str(result.path), "samples": result.samples,
                                "extracted": result.extracted, "resumed": result.resumed,

@@ -161,3 +161,10 @@ def test_a_command_of_a_blocked_plugin_names_the_plugin():
     assert line.startswith("automm: error: no command 'extract'; it may belong to a plugin that is not "
                            "loaded: ")
     assert "media (blocked)" in line
+
+
+def test_a_mistyped_command_gets_the_closest_one():
+    out = CliRunner().invoke(cli, ["serch", "--data", "x"])
+    assert out.exit_code == 2
+    assert out.stderr.strip() == ("automm: error: no command 'serch' (did you mean 'search'?); "
+                                  "see automm --help")

@@ -21,7 +21,10 @@ def test_unknown_name_lists_known():
     reg.register("darts", object())
     with pytest.raises(UnknownComponentError) as info:
         reg.get("stsg")
-    assert str(info.value) == "unknown strategy 'stsg'; known: darts, stgs"
+    assert str(info.value) == "unknown strategy 'stsg' (did you mean 'stgs'?); known: darts, stgs"
+    with pytest.raises(UnknownComponentError) as info:
+        reg.get("bmnas")
+    assert str(info.value) == "unknown strategy 'bmnas'; known: darts, stgs"  # nothing close: no guess
 
 
 def test_names_are_matched_case_insensitively():

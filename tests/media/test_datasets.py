@@ -98,8 +98,9 @@ def test_layouts_are_detected(tmp_path):
     folder_samples = {s.id: (s.label, s.identity) for s in RealFakeFolder().samples(folder)}
     assert folder_samples == {"real/a.mp4": (0, "a"), "real/bob/x/y.mp4": (0, "bob"),
                               "fake/bob/z.MP4": (1, "bob")}
-    with pytest.raises(DataError, match="not a known dataset layout"):
+    with pytest.raises(DataError, match="not a known dataset layout") as info:
         detect_layout(tmp_path)
+    assert "--dataset" not in str(info.value)  # only extract has it: it adds the hint
 
 
 def test_protocols_mixed_and_cross_dataset(tmp_path):

@@ -148,6 +148,10 @@ def test_cli_errors_are_one_line(tmp_path):
     res = CliRunner().invoke(cli, ["extract", str(tmp_path), "--out", str(tmp_path / "c"),
                                    "--dataset", "nope"])
     assert res.exit_code == 2 and "unknown dataset 'nope'" in res.output
+    (tmp_path / "empty").mkdir()
+    res = CliRunner().invoke(cli, ["extract", str(tmp_path / "empty"), "--out", str(tmp_path / "c")])
+    assert res.exit_code == 2
+    assert res.output.strip().endswith("(known: fakeavceleb, swan-df, folder); pass --dataset NAME")
     res = CliRunner().invoke(cli, ["extract", "--protocol", "cross", "--train-dataset", str(tmp_path),
                                    "--out", str(tmp_path / "c")])
     assert res.exit_code == 2 and res.output.count("\n") == 1
