@@ -199,6 +199,24 @@ MAX_JSON_DEPTH = 64
 """Deepest nesting of arrays and objects accepted in a JSON file."""
 
 
+def not_regular(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` is no regular file that can be read without blocking (``not a regular file
+    (a FIFO)``, ``... (a directory)``, ``no such file``, a symlink loop's OS message), or ``None``
+    when it is one. Nothing is opened: a FIFO is never waited on."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as exc:  # ELOOP (a symlink loop), EACCES, a name too long
+        return exc.strerror or str(exc)
+    if stat.S_ISREG(mode):
+        return None
+    kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else
+            "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a special file")
+    return f"not a regular file ({kind})"
+
+
 def read_user_bytes(path: str | os.PathLike[str], limit: int, error: type[AutommError] = AutommError
                     ) -> bytes:
     """The bytes of the regular file ``path``, at most ``limit`` of them; a FIFO, device or

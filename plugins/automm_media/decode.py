@@ -12,6 +12,7 @@ import numpy as np
 from av.audio.resampler import AudioResampler
 
 from automm.errors import DataError
+from automm.fileio import not_regular
 
 SAMPLE_RATE = 16000
 SILENCE_RMS = 1e-4
@@ -39,6 +40,9 @@ class Clip:
 
 @contextmanager
 def _open(path: str | os.PathLike[str]) -> Iterator[av.container.InputContainer]:
+    problem = not_regular(path)  # FFmpeg would block forever on a FIFO
+    if problem is not None:
+        raise SkipVideo("unreadable", problem)
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError, ValueError) as exc:

@@ -63,3 +63,33 @@ def test_a_model_with_nan_weights_is_refused_naming_the_file(folder_cache, tmp_p
     assert res.exit_code == 2 and "nan" not in res.stdout.lower()
     assert len(res.stderr.strip().splitlines()) == 1
     assert f"{weights}: " in res.stderr and "NaN or infinite" in res.stderr
+
+
+def test_special_files_are_skipped_without_blocking_and_the_good_video_scored(folder_dataset, folder_cache,
+                                                                              tmp_path):
+    import os
+    import signal
+
+    root, expected = folder_dataset
+    write_model(FeatureCache.open(folder_cache.path), tmp_path / "model")
+    good = str(root / next(k for k, v in expected.items() if v is None))
+    fifo, folder, loop = tmp_path / "fifo.mp4", tmp_path / "dir.mp4", tmp_path / "loop.mp4"
+    os.mkfifo(fifo)
+    folder.mkdir()
+    loop.symlink_to(loop)
+
+    def hang(*_):
+        raise TimeoutError("predict blocked on a special file")
+
+    old = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(60)  # a FIFO opened for reading blocks forever: fail instead of hanging
+    try:
+        res = CliRunner().invoke(cli, ["predict", str(tmp_path / "model"), str(fifo), str(folder), str(loop),
+                                       good, "--device", "cpu"])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert res.exit_code == 1, res.output
+    lines = res.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith(good) and 0 <= float(lines[0].split()[0]) <= 1
+    assert "a FIFO" in res.stderr and "a directory" in res.stderr and "symbolic links" in res.stderr
