@@ -4,6 +4,7 @@ what torch and numpy accept), and the options several verbs share."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import click
@@ -22,6 +23,25 @@ class FiniteFloat(click.types.FloatParamType):
 
 
 FINITE_FLOAT = FiniteFloat()
+
+
+class OutDir(click.Path):
+    """A directory to write (``--out``): refuses ``''`` (it would write into the current
+    directory) and names with control characters (a newline, an escape sequence)."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            if not value:
+                self.fail("an empty path; name a directory (e.g. runs/r1)", param, ctx)
+            if any(ord(c) < 32 or ord(c) == 127 for c in value):
+                self.fail(f"{value!r} holds a control character", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+OUT_DIR = OutDir()
 SEED = click.IntRange(0, 2**63 - 1)
 """Seeds torch, numpy (modulo 2**32) and Python all accept."""
 

@@ -19,7 +19,7 @@ from automm.cli._run_output import (
     progress_option,
     warn_ignored,
 )
-from automm.cli._types import SEED, logger_option, no_verify_option
+from automm.cli._types import OUT_DIR, SEED, logger_option, no_verify_option
 from automm.ir import Architecture, load_architecture
 from automm.train.bootstrap import chance_sentence, with_interval
 from automm.train.breakdown import GROUP_KEYS
@@ -118,7 +118,7 @@ def _threshold_rows(thresholds: Mapping[str, Any] | None) -> list[tuple[str, Any
 @click.argument("arch_json", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--data", help="Feature cache (or what the space accepts, e.g. a video dataset directory); "
                              "default: the cache the architecture was searched on.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=OUT_DIR,
               help="Output directory (default: eval/ beside ARCH_JSON).")
 @click.option("--epochs", type=click.IntRange(1), default=RetrainSettings.epochs, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=RetrainSettings.batch_size, show_default=True)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from automm.cli._types import OUT_DIR
+
 
 @click.command("report")
 @click.argument("run_dirs", nargs=-1, required=True, metavar="RUN_DIR...",
@@ -21,7 +23,7 @@ import click
                    "seeds, paired differences on shared seeds), the entropy per epoch overlaid (the "
                    "paper's Figure 1b): entropy-compare.png and one entropy-compare-FAMILY.png per "
                    "choice family, and report.html.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=OUT_DIR,
               help="Where --compare writes comparison.md and its figures (default: the directory holding "
                    "the first RUN_DIR).")
 @click.option("--latex", is_flag=True,

@@ -30,7 +30,7 @@ from automm.cli._run_output import (
     warn_ignored,
 )
 from automm.cli._space_options import space_options
-from automm.cli._types import FINITE_FLOAT, SEED, logger_option, no_verify_option, option_type
+from automm.cli._types import FINITE_FLOAT, OUT_DIR, SEED, logger_option, no_verify_option, option_type
 from automm.errors import AutommError
 from automm.locking import owned
 from automm.train.settings import (
@@ -185,7 +185,7 @@ def _print_result(result: SearchResult) -> None:
 @click.option("--space", "space_name", default="bimodal-deepfake", show_default=True, help="Search space.")
 @click.option("--data", help="Feature cache directory, or what the space accepts (e.g. a video dataset "
                              "directory); omitted: the space's default data (e.g. the demo corpus).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=OUT_DIR,
               help="Run directory (default: runs/STRATEGY-TIMESTAMP).")
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--epochs", type=click.IntRange(1), default=SearchSettings.epochs, show_default=True,

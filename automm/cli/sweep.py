@@ -19,6 +19,7 @@ from automm import plugins
 from automm.cli import search as search_cli
 from automm.cli._run_output import echo_line, echo_next
 from automm.cli._space_options import space_options
+from automm.cli._types import OUT_DIR
 from automm.errors import AutommError
 from automm.extras import require_ray
 from automm.train.settings import RetrainSettings
@@ -38,7 +39,7 @@ SHARED = ("strategy", "space_name", "data", "epochs", "batch_size", "device", "e
                    "+-joined names: ops=sum+concat-fc,sum.")
 @click.option("--seeds", default="0", show_default=True, metavar="S1,S2,...",
               help="Seeds of every grid point (search and evaluation); one more axis.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=OUT_DIR,
               help="Sweep directory (default: sweeps/STRATEGY-AXES). Running the same command again "
                    "continues it.")
 @click.option("--evaluate-epochs", type=click.IntRange(1), default=RetrainSettings.epochs, show_default=True,

@@ -39,7 +39,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 def new_plugin(name: str, kind: str, parent: Path) -> Path:
     """Write the package ``automm-NAME`` for a component of ``kind`` under ``parent``."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):  # match's $ would accept a trailing newline
         raise AutommError(f"invalid plugin name {name!r}: use lower-case kebab-case, e.g. 'my-op'")
     if kind not in KINDS:
         raise AutommError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from automm import plugins
@@ -66,7 +66,8 @@ class BimodalDeepfakeSpace(SpaceDefinition):
 
     def build(self, config: SpaceConfig) -> SearchSpace:
         assert isinstance(config, BimodalDeepfakeConfig)
-        for op in config.ops:
-            plugins.fusion_ops.entry(op)  # unknown op names fail here, listing the known ones
+        # unknown op names fail here, listing the known ones; arch.json records the registered
+        # (canonical) names, never the spelling on the command line (--ops SUM -> sum)
+        config = replace(config, ops=tuple(plugins.fusion_ops.entry(op).name for op in config.ops))
         return build_cell_space("bimodal-deepfake", config, config.taps(),
                                 cells=config.cells, steps=config.steps, ops=config.ops)

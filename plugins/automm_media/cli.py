@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from automm import plugins
+from automm.cli._types import FINITE_FLOAT, OUT_DIR
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from automm_media.extract import ExtractResult
 
 _FILE = click.Path(exists=True, dir_okay=False)
@@ -85,7 +88,7 @@ def summary(result: ExtractResult) -> str:
 
 @click.command("extract")
 @click.argument("dataset_dirs", nargs=-1, type=click.Path(file_okay=False))
-@click.option("--out", "-o", required=True, type=click.Path(file_okay=False),
+@click.option("--out", "-o", required=True, type=OUT_DIR,
               help="Feature-cache directory to write (resumes a partial one).")
 @click.option("--dataset", callback=_dataset, help="Dataset layout (default: detected per directory).")
 @click.option("--protocol", type=click.Choice(["single", "mixed", "cross"]),
@@ -98,7 +101,8 @@ def summary(result: ExtractResult) -> str:
 @click.option("--frames", default=8, show_default=True, help="Face crops per video, uniformly spaced.")
 @click.option("--positions", default=16, show_default=True, help="Positions L per tap along time.")
 @click.option("--crop", default=112, show_default=True, help="Aligned face crop size in pixels.")
-@click.option("--min-seconds", default=1.0, show_default=True, help="Shorter videos are skipped.")
+@click.option("--min-seconds", default=1.0, show_default=True, type=FINITE_FLOAT,
+              help="Shorter videos are skipped.")
 @click.option("--backbone", "backbone_specs", multiple=True, metavar="MODALITY=NAME",
               help="Backbone of a modality: any registered one (automm plugins); repeatable; NAME none "
                    "drops the modality. Default: image=resnet34-image, audio=resnet34-audio.")
@@ -130,7 +134,7 @@ def summary(result: ExtractResult) -> str:
               help="No progress bar (default: one with elapsed and remaining time when stderr is a "
                    "terminal).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def extract_command(dataset_dirs: tuple[str, ...], out: str, dataset: str | None, protocol: str | None,
+def extract_command(dataset_dirs: tuple[str, ...], out: Path, dataset: str | None, protocol: str | None,
                     train_dirs: tuple[str, ...], test_dirs: tuple[str, ...], frames: int, positions: int,
                     crop: int, min_seconds: float, backbone_specs: tuple[str, ...],
                     weights_specs: tuple[str, ...], image_weights: str | None, audio_weights: str | None,

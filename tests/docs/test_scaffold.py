@@ -36,5 +36,7 @@ def test_existing_folder_and_bad_name_are_one_line_errors(tmp_path):
     assert runner.invoke(cli, ["plugin", "new", "dup", "--dir", str(tmp_path)]).exit_code == 0
     again = runner.invoke(cli, ["plugin", "new", "dup", "--dir", str(tmp_path)])
     assert again.exit_code == 2 and "already exists" in again.stderr
-    bad = runner.invoke(cli, ["plugin", "new", "Bad Name", "--dir", str(tmp_path)])
-    assert bad.exit_code == 2 and "invalid plugin name" in bad.stderr
+    for name in ("Bad Name", "abc\n", "abc\x1b"):
+        bad = runner.invoke(cli, ["plugin", "new", name, "--dir", str(tmp_path)])
+        assert bad.exit_code == 2 and "invalid plugin name" in bad.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["automm-dup"]

@@ -3,13 +3,23 @@ traceback, a hang or a silent result."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
 import pytest
 import torch
+from faults import (
+    ACCEPTED,
+    make_fifo,
+    nested_json,
+    rewrite_checkpoint,
+    rewrite_json,
+    rewrite_tap,
+    run_cli,
+    set_at,
+)
 from faults import expect_clean as assert_clean
-from faults import make_fifo, nested_json, rewrite_checkpoint, rewrite_json, rewrite_tap, set_at
 
 from automm.data import FeatureCache
 from automm.errors import CacheError
@@ -188,6 +198,29 @@ def test_a_search_whose_validation_loss_becomes_nan_stops_naming_value_and_epoch
     assert_clean(["search", "--data", cache, "--out", run, *tiny, "--epochs", 2, "--batch-size", 16,
                   "--temperature", temperature], f"{run}: epoch 1: val_loss is not finite")
     assert not (run / "arch.json").exists()
+
+
+@pytest.mark.parametrize("out", ["", "run\n", "run\x1b[31m"])
+def test_an_empty_out_or_one_with_control_characters_is_refused(copy, tiny, out, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert_clean(["search", "--data", copy("cache"), "--out", out, *tiny], "--out")
+    assert_clean(["extract", "--out", out, tmp_path], "--out")
+    assert not (tmp_path / "arch.json").exists() and not (tmp_path / "metrics.jsonl").exists()
+
+
+def test_extract_refuses_a_non_finite_min_seconds(tmp_path):
+    assert_clean(["extract", "--out", tmp_path / "c", tmp_path, "--min-seconds", "nan"], "--min-seconds")
+
+
+def test_op_names_are_stored_canonical_whatever_their_case(copy, tiny):
+    cache = copy("cache")
+    run = cache.parent / "r"
+    outcome = run_cli(["search", "--data", cache, "--out", run, "--epochs", 1, "--batch-size", 16,
+                       *tiny[:-1], "SUM,Concat-FC"], allow_success=True)
+    assert outcome.kind == ACCEPTED, outcome
+    arch = json.loads((run / "arch.json").read_text())
+    assert arch["space"]["config"]["ops"] == ["sum", "concat-fc"]
+    assert "SUM" not in json.dumps(arch["choices"]) and "Concat-FC" not in json.dumps(arch["choices"])
 
 
 def test_out_under_a_regular_file(copy, tiny, tmp_path):
