@@ -133,25 +133,32 @@ def _field(record: Any, *keys: str) -> Any:
     return record
 
 
+def _read_object(evaluation: Path | None, name: str) -> tuple[Path, dict[str, Any]] | None:
+    """The JSON object in file ``name`` of an evaluation directory (None without one)."""
+    path = evaluation / name if evaluation else None
+    if path is None or not path.is_file():
+        return None
+    record = read_json(path)
+    if not isinstance(record, dict):
+        raise AutommError(f"{path}: expected a JSON object")
+    return path, record
+
+
 def read_metrics(evaluation: Path | None) -> dict[str, Any] | None:
     """The metrics.json of an evaluation directory (None without one)."""
-    metrics_file = evaluation / "metrics.json" if evaluation else None
-    if metrics_file is None or not metrics_file.is_file():
-        return None
-    metrics = read_json(metrics_file)
-    if not isinstance(metrics, dict):
-        raise AutommError(f"{metrics_file}: expected a JSON object")
-    return metrics
+    found = _read_object(evaluation, "metrics.json")
+    return None if found is None else found[1]
 
 
 def read_robustness(evaluation: Path | None) -> dict[str, Any] | None:
     """The robustness.json of an evaluation directory (None without one)."""
-    path = evaluation / "robustness.json" if evaluation else None
-    if path is None or not path.is_file():
+    found = _read_object(evaluation, "robustness.json")
+    if found is None:
         return None
-    record = read_json(path)
-    if not isinstance(record, dict) or not isinstance(record.get("conditions"), list) or not all(
-            isinstance(c, dict) and "condition" in c for c in record["conditions"]):
+    path, record = found
+    conditions = record.get("conditions")
+    if not isinstance(conditions, list) or not all(
+            isinstance(c, dict) and "condition" in c for c in conditions):
         raise AutommError(f"{path}: expected an object with a list of conditions")
     return record
 
