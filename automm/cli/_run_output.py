@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import click
 from click.core import ParameterSource
 from tqdm.auto import tqdm
+
+from automm.cli._types import progress_option as progress_option
 
 
 def metric(value: Any) -> str:
@@ -46,11 +51,20 @@ def echo_next(commands: Iterable[str]) -> None:
         echo_line(f"  {command}")
 
 
-progress_option = click.option(
-    "--progress/--no-progress", default=None,
-    help="Progress bar over the whole run, with elapsed and remaining time (default: when stderr is a "
-         "terminal); the per-epoch lines are printed either way.")
-"""The ``--progress/--no-progress`` option of the commands that train."""
+@contextmanager
+def stdout_to_stderr(active: bool) -> Iterator[None]:
+    """Inside, what a command prints on stdout goes to stderr when ``active`` (``--json``: stdout
+    then holds the JSON object alone)."""
+    if not active:
+        yield
+        return
+    with redirect_stdout(sys.stderr):
+        yield
+
+
+def echo_json(doc: Mapping[str, Any]) -> None:
+    """Print the ``--json`` object of a command on stdout."""
+    click.echo(json.dumps(doc, indent=2))
 
 
 def warn_ignored(ctx: click.Context, keep: Iterable[str], why: str) -> None:

@@ -1,5 +1,6 @@
 """Click parameter types that refuse values no run can use (NaN/infinite floats, seeds outside
-what torch and numpy accept), and the options several verbs share."""
+what torch and numpy accept), and the options several verbs share: one spelling per meaning
+(``-o/--out``, ``--progress/--no-progress``, ``--threads``, ``--json``); a new verb takes them from here."""
 
 from __future__ import annotations
 
@@ -68,3 +69,50 @@ logger_option = click.option(
     "--logger", "loggers", multiple=True, metavar="NAME", callback=_check_loggers,
     help="Follow the run live in this tracker (repeatable): `tensorboard` (extra automm[tensorboard]) "
          "writes event files into tensorboard/ of the run; plugins add others (automm plugins).")
+
+
+def out_option(help: str, *, required: bool = False, type: click.ParamType = OUT_DIR) -> Any:
+    """``-o/--out``: where a verb writes (a directory, or a file with ``type``)."""
+    return click.option("-o", "--out", type=type, required=required, help=help)
+
+
+PROGRESS_HELP = ("Progress bar over the whole run, with elapsed and remaining time (default: when stderr is "
+                 "a terminal); the per-epoch lines are printed either way.")
+
+
+def progress_flag(help: str = PROGRESS_HELP, *, quiet: bool = False) -> Any:
+    """``--progress/--no-progress`` (value None: when stderr is a terminal); ``quiet``: also
+    ``--quiet``, the earlier spelling of ``--no-progress``."""
+    return click.option("--progress/--no-progress", *((" /--quiet",) if quiet else ()), "progress",
+                        default=None, help=help)
+
+
+progress_option = progress_flag()
+"""The ``--progress/--no-progress`` option of the commands that train."""
+
+
+def show_progress(progress: bool | None) -> bool:
+    """The value of ``--progress/--no-progress``, None resolved: whether stderr is a terminal."""
+    import sys
+
+    return progress if progress is not None else sys.stderr.isatty()
+
+
+def _set_threads(ctx: click.Context, param: click.Parameter, threads: int | None) -> int | None:
+    if threads is not None and not ctx.resilient_parsing:
+        import torch
+
+        torch.set_num_threads(threads)
+    return threads
+
+
+threads_option = click.option(
+    "--threads", type=click.IntRange(1), callback=_set_threads,
+    help="CPU threads of torch in this process (default: torch's, the number of cores).")
+"""``--threads N``: sets torch's intra-op threads when given (torch loads only then)."""
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True,
+    help="Print one JSON object on stdout at the end (its keys: docs/formats.md, Command output); "
+         "everything else goes to stderr.")
+"""``--json``: the verb prints :func:`echo_json`'s object and nothing else on stdout."""

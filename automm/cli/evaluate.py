@@ -16,10 +16,16 @@ from automm.cli._run_output import (
     fresh_dir,
     given,
     metric,
-    progress_option,
     warn_ignored,
 )
-from automm.cli._types import OUT_DIR, SEED, logger_option, no_verify_option
+from automm.cli._types import (
+    SEED,
+    logger_option,
+    no_verify_option,
+    out_option,
+    progress_option,
+    threads_option,
+)
 from automm.ir import Architecture, load_architecture
 from automm.train.bootstrap import chance_sentence, with_interval
 from automm.train.breakdown import GROUP_KEYS
@@ -118,12 +124,12 @@ def _threshold_rows(thresholds: Mapping[str, Any] | None) -> list[tuple[str, Any
 @click.argument("arch_json", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--data", help="Feature cache (or what the space accepts, e.g. a video dataset directory); "
                              "default: the cache the architecture was searched on.")
-@click.option("--out", type=OUT_DIR,
-              help="Output directory (default: eval/ beside ARCH_JSON).")
+@out_option("Output directory (default: eval/ beside ARCH_JSON).")
 @click.option("--epochs", type=click.IntRange(1), default=RetrainSettings.epochs, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=RetrainSettings.batch_size, show_default=True)
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--device", default=RetrainSettings.device, show_default=True, help=DEVICES + ".")
+@threads_option
 @click.option("--balance", type=click.Choice(BALANCES), default=RetrainSettings.balance, show_default=True,
               help=BALANCE_HELP)
 @click.option("--precision", type=click.Choice(PRECISIONS), default=RetrainSettings.precision,
@@ -148,9 +154,9 @@ def _threshold_rows(thresholds: Mapping[str, Any] | None) -> list[tuple[str, Any
 @no_verify_option
 @click.pass_context
 def command(ctx: click.Context, arch_json: Path | None, data: str | None, out: Path | None, epochs: int,
-            batch_size: int, seed: int, device: str, balance: str, precision: str, target_fpr: float,
-            bootstrap: int, robustness: bool, resume: bool, force: bool, rerun: Path | None,
-            loggers: tuple[str, ...], progress: bool | None, no_verify: bool) -> None:
+            batch_size: int, seed: int, device: str, threads: int | None, balance: str, precision: str,
+            target_fpr: float, bootstrap: int, robustness: bool, resume: bool, force: bool,
+            rerun: Path | None, loggers: tuple[str, ...], progress: bool | None, no_verify: bool) -> None:
     """Train the architecture in ARCH_JSON from scratch (dropout 0.2), select the epoch on validation,
     report test AUC, accuracy and EER with 95% intervals (and per fake category and method when
     the cache records them), choose decision thresholds on validation (EER and --target-fpr), and

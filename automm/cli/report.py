@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from automm.cli._types import OUT_DIR
+from automm.cli._types import out_option
 
 
 @click.command("report")
@@ -23,8 +23,8 @@ from automm.cli._types import OUT_DIR
                    "seeds, paired differences on shared seeds), the entropy per epoch overlaid (the "
                    "paper's Figure 1b): entropy-compare.png and one entropy-compare-FAMILY.png per "
                    "choice family, and report.html.")
-@click.option("--out", type=OUT_DIR,
-              help="Where --compare writes comparison.md and its figures (default: the directory holding "
+@out_option(
+              "Where --compare writes comparison.md and its figures (default: the directory holding "
                    "the first RUN_DIR).")
 @click.option("--latex", is_flag=True,
               help="Also write table.tex: the run's metrics (or the sweep's table, or the comparison's) "

@@ -26,11 +26,19 @@ from automm.cli._run_output import (
     fresh_dir,
     given,
     metric,
-    progress_option,
     warn_ignored,
 )
 from automm.cli._space_options import space_options
-from automm.cli._types import FINITE_FLOAT, OUT_DIR, SEED, logger_option, no_verify_option, option_type
+from automm.cli._types import (
+    FINITE_FLOAT,
+    SEED,
+    logger_option,
+    no_verify_option,
+    option_type,
+    out_option,
+    progress_option,
+    threads_option,
+)
 from automm.errors import AutommError
 from automm.locking import owned
 from automm.train.settings import (
@@ -185,13 +193,13 @@ def _print_result(result: SearchResult) -> None:
 @click.option("--space", "space_name", default="bimodal-deepfake", show_default=True, help="Search space.")
 @click.option("--data", help="Feature cache directory, or what the space accepts (e.g. a video dataset "
                              "directory); omitted: the space's default data (e.g. the demo corpus).")
-@click.option("--out", type=OUT_DIR,
-              help="Run directory (default: runs/STRATEGY-TIMESTAMP).")
+@out_option("Run directory (default: runs/STRATEGY-TIMESTAMP).")
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--epochs", type=click.IntRange(1), default=SearchSettings.epochs, show_default=True,
               help="Maximum number of epochs.")
 @click.option("--batch-size", type=click.IntRange(1), default=SearchSettings.batch_size, show_default=True)
 @click.option("--device", default=SearchSettings.device, show_default=True, help=DEVICES + ".")
+@threads_option
 @click.option("--entropy-tol", type=FINITE_FLOAT, default=SearchSettings.entropy_tol, show_default=True,
               help="Converged when every choice family's entropy changes by less than this ...")
 @click.option("--patience", type=click.IntRange(0), default=SearchSettings.patience, show_default=True,
@@ -213,10 +221,9 @@ def _print_result(result: SearchResult) -> None:
 @no_verify_option
 @click.pass_context
 def command(ctx: click.Context, strategy: str, space_name: str, data: str | None, out: Path | None,
-            seed: int, epochs: int, batch_size: int, device: str, entropy_tol: float, patience: int,
-            resume: Path | None, rerun: Path | None, loggers: tuple[str, ...], progress: bool | None,
-            no_verify: bool,
-            **extra: Any) -> None:
+            seed: int, epochs: int, batch_size: int, device: str, threads: int | None, entropy_tol: float,
+            patience: int, resume: Path | None, rerun: Path | None, loggers: tuple[str, ...],
+            progress: bool | None, no_verify: bool, **extra: Any) -> None:
     """Search an architecture and write RUN_DIR/arch.json (plus metrics.jsonl and checkpoint.pt).
 
     RUN_DIR is owned by one process at a time (a lock file beside it)."""

@@ -8,7 +8,6 @@ space options generated from the registries) as the settings every point shares.
 
 from __future__ import annotations
 
-import sys
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,7 @@ from automm import plugins
 from automm.cli import search as search_cli
 from automm.cli._run_output import echo_line, echo_next
 from automm.cli._space_options import space_options
-from automm.cli._types import OUT_DIR
+from automm.cli._types import out_option, progress_flag, show_progress
 from automm.errors import AutommError
 from automm.extras import require_ray
 from automm.train.settings import RetrainSettings
@@ -39,8 +38,8 @@ SHARED = ("strategy", "space_name", "data", "epochs", "batch_size", "device", "e
                    "+-joined names: ops=sum+concat-fc,sum.")
 @click.option("--seeds", default="0", show_default=True, metavar="S1,S2,...",
               help="Seeds of every grid point (search and evaluation); one more axis.")
-@click.option("--out", type=OUT_DIR,
-              help="Sweep directory (default: sweeps/STRATEGY-AXES). Running the same command again "
+@out_option(
+              "Sweep directory (default: sweeps/STRATEGY-AXES). Running the same command again "
                    "continues it.")
 @click.option("--evaluate-epochs", type=click.IntRange(1), default=RetrainSettings.epochs, show_default=True,
               help="Epochs of each point's evaluation (retraining).")
@@ -58,9 +57,8 @@ SHARED = ("strategy", "space_name", "data", "epochs", "batch_size", "device", "e
 @click.option("--ray-address", metavar="auto|HOST:PORT",
               help="Join this Ray cluster (default: start a local Ray instance); --data and --out must "
                    "then be on a filesystem every node sees.")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar over the points (default: when stderr is a terminal); one line per "
-                   "finished point is printed either way.")
+@progress_flag("Progress bar over the points (default: when stderr is a terminal); one line per "
+               "finished point is printed either way.")
 def command(grids: tuple[str, ...], seeds: str, out: Path | None, evaluate_epochs: int,
             evaluate_batch_size: int, executor: str, workers: int | None, cpus_per_trial: int,
             gpus_per_trial: float, ray_address: str | None, progress: bool | None, **extra: Any) -> None:
@@ -95,7 +93,7 @@ def command(grids: tuple[str, ...], seeds: str, out: Path | None, evaluate_epoch
                    "torch thread(s) each)")
         run = partial(executors.run_local, workers=count)
     try:
-        rows, skipped = run_sweep(sweep, run, threads=cpus_per_trial, progress=_show_progress(progress),
+        rows, skipped = run_sweep(sweep, run, threads=cpus_per_trial, progress=show_progress(progress),
                                   echo=echo_line)
     except KeyboardInterrupt:
         click.echo(f"automm: interrupted; run the same command to continue {out}", err=True)
@@ -134,10 +132,6 @@ def _plan(settings: dict[str, Any], grids: tuple[str, ...], seeds: str, out: Pat
                 "balance": settings["balance"]}
     return Sweep(out, data, strategy, space, tuple(axes), options, config, search, evaluate,
                  not settings["no_verify"], tuple(settings["loggers"]))
-
-
-def _show_progress(progress: bool | None) -> bool:
-    return progress if progress is not None else sys.stderr.isatty()
 
 
 def _finish(out: Path, rows: list[dict[str, Any]], skipped: int) -> None:

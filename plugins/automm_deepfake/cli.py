@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from automm.cli._types import progress_flag
+
 
 @click.command("demo-data")
 @click.argument("out_dir", type=click.Path(file_okay=False))
@@ -12,9 +14,9 @@ import click
 @click.option("--seed", default=0, show_default=True)
 @click.option("--ring", is_flag=True, help="Donors in a ring, linking the whole cast like FakeAVCeleb's "
                                            "fakes (default: partners in pairs).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@progress_flag("Progress bar (default: on); --quiet: the earlier spelling of --no-progress.", quiet=True)
 def demo_data_command(out_dir: str, small: bool, identities: int | None, seed: int, ring: bool,
-                      quiet: bool) -> None:
+                      progress: bool | None) -> None:
     """Generate the demo audio-visual deepfake corpus (FakeAVCeleb layout) in OUT_DIR.
 
     Offline and deterministic: real face photographs bundled with scikit-image, synthetic
@@ -32,6 +34,6 @@ def demo_data_command(out_dir: str, small: bool, identities: int | None, seed: i
     if identities is not None:
         spec = dataclasses.replace(spec, identities=identities)
     spec = dataclasses.replace(spec, ring=ring)
-    record = generate_demo(out_dir, spec, progress=not quiet)
+    record = generate_demo(out_dir, spec, progress=progress is not False)
     click.echo(f"demo corpus {out_dir}: {record['videos']} videos, {len(record['identities'])} identities "
                f"(faces: {record['faces']}; voices: synthetic), generated in {record['seconds']} s")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from automm import plugins
-from automm.cli._types import FINITE_FLOAT, OUT_DIR
+from automm.cli._types import FINITE_FLOAT, out_option, progress_flag, threads_option
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -88,8 +88,7 @@ def summary(result: ExtractResult) -> str:
 
 @click.command("extract")
 @click.argument("dataset_dirs", nargs=-1, type=click.Path(file_okay=False))
-@click.option("--out", "-o", required=True, type=OUT_DIR,
-              help="Feature-cache directory to write (resumes a partial one).")
+@out_option("Feature-cache directory to write (resumes a partial one).", required=True)
 @click.option("--dataset", callback=_dataset, help="Dataset layout (default: detected per directory).")
 @click.option("--protocol", type=click.Choice(["single", "mixed", "cross"]),
               help="Check the directories fit: single (one), mixed (several pooled, Table 2), cross "
@@ -121,7 +120,7 @@ def summary(result: ExtractResult) -> str:
               help="train,val,test fractions of the videos.")
 @click.option("--split-seed", default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:k].")
-@click.option("--threads", type=click.IntRange(1), help="CPU threads for torch.")
+@threads_option
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
               help="Extract in this many processes (each decodes, finds faces and runs the backbones; "
                    "torch threads are shared out). Resumable as with one.")
@@ -130,9 +129,8 @@ def summary(result: ExtractResult) -> str:
                    "local Ray instance or the cluster at --ray-address (--out must then be on a "
                    "filesystem every node sees).")
 @click.option("--ray-address", metavar="auto|HOST:PORT", help="Join this Ray cluster (with --executor ray).")
-@click.option("--quiet", "--no-progress", "quiet", is_flag=True,
-              help="No progress bar (default: one with elapsed and remaining time when stderr is a "
-                   "terminal).")
+@progress_flag("Progress bar with elapsed and remaining time (default: when stderr is a terminal); "
+               "--quiet: the earlier spelling of --no-progress.", quiet=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def extract_command(dataset_dirs: tuple[str, ...], out: Path, dataset: str | None, protocol: str | None,
                     train_dirs: tuple[str, ...], test_dirs: tuple[str, ...], frames: int, positions: int,
@@ -140,15 +138,13 @@ def extract_command(dataset_dirs: tuple[str, ...], out: Path, dataset: str | Non
                     weights_specs: tuple[str, ...], image_weights: str | None, audio_weights: str | None,
                     seed: int, split: str, linked: str, fractions: tuple[float, float, float],
                     split_seed: int, device: str, threads: int | None, workers: int, executor: str,
-                    ray_address: str | None, quiet: bool, as_json: bool) -> None:
+                    ray_address: str | None, progress: bool | None, as_json: bool) -> None:
     """Extract face and speech features of the videos in DATASET_DIRS into a feature cache.
 
     Several DATASET_DIRS are pooled (mixed-dataset protocol); with --test-dataset they are
     split into train/val and the test datasets form the test split. Unusable videos are
     skipped and listed; re-running resumes an interrupted extraction.
     """
-    import torch
-
     from automm.data.dataset import UnknownLayoutError
     from automm_media.backbone_set import chosen_backbones, parse_pairs
     from automm_media.extract import extract
@@ -157,8 +153,6 @@ def extract_command(dataset_dirs: tuple[str, ...], out: Path, dataset: str | Non
 
     roots = dataset_dirs + train_dirs
     check_protocol(protocol, roots, test_dirs)
-    if threads:
-        torch.set_num_threads(threads)
     settings = ExtractSettings(frames=frames, crop=crop, positions=positions, min_seconds=min_seconds,
                                seed=seed, image_weights=image_weights, audio_weights=audio_weights,
                                backbones=chosen_backbones(backbone_specs),
@@ -167,7 +161,7 @@ def extract_command(dataset_dirs: tuple[str, ...], out: Path, dataset: str | Non
         result = extract(roots, out, settings=settings, dataset=dataset, test_roots=test_dirs,
                          fractions=fractions, split_seed=split_seed, split=split, linked=linked,
                          device=device, workers=workers, executor=executor, ray_address=ray_address,
-                         progress=False if quiet else None)
+                         progress=progress)
     except UnknownLayoutError as e:
         raise UnknownLayoutError(f"{e}; pass --dataset NAME") from None
     if as_json:
@@ -265,8 +259,8 @@ def predict_command(ctx: click.Context, paths: tuple[str, ...], model_file: str 
 @click.argument("eval_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--format", "model_format", type=click.Choice(["torchscript", "onnx"]), required=True,
               help="torchscript (runs with torch alone) or onnx (opset 17; onnxruntime, extra automm[onnx]).")
-@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False),
-              help="Model file to write; its description goes beside it as FILE.json.")
+@out_option("Model file to write; its description goes beside it as FILE.json.", required=True,
+            type=click.Path(dir_okay=False))
 @click.option("--threshold", default="eer", show_default=True, help=_THRESHOLD_HELP)
 @click.option("--weights", "weights_specs", multiple=True, metavar="MODALITY=PATH",
               help="Where a modality's backbone weights file is now (repeatable).")

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from automm.cli._run_output import echo_line, metric, progress_option
+from automm.cli._run_output import echo_line, metric
 from automm.cli._space_options import parse_space_options
-from automm.cli._types import FINITE_FLOAT, OUT_DIR, SEED, no_verify_option
+from automm.cli._types import FINITE_FLOAT, SEED, no_verify_option, out_option, progress_option
 from automm_nni import STRATEGIES
 
 
@@ -62,7 +62,7 @@ def export(target: str, args: tuple[str, ...], out: Path | None) -> None:
 @click.option("--space", "space_name", default="bimodal-deepfake", show_default=True,
               help="Search space; its config fields are options (--cells 2 --ops sum,attention).")
 @click.option("--data", help="Feature cache directory, or what the space accepts (as automm search).")
-@click.option("--out", type=OUT_DIR, required=True, help="Run directory.")
+@out_option("Run directory.", required=True)
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--batch-size", type=click.IntRange(2), default=64, show_default=True)
 @click.option("--seed", type=SEED, default=0, show_default=True)
