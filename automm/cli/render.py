@@ -9,13 +9,14 @@ import click
 from automm import plugins
 from automm.cli._space_options import parse_space_options
 from automm.ir import load_architecture
-from automm.render import FORMATS, architecture_file, architecture_graph, space_graph, write_graph
+from automm.render import FORMATS, STDOUT, architecture_file, architecture_graph, space_graph, write_graph
 
 
 @click.command("render", context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="[ARCH_JSON] [SPACE OPTIONS]")
 @click.option("-o", "--out", type=click.Path(path_type=Path),
-              help="Output file (default: ARCH_JSON with the format's suffix, or SPACE.svg).")
+              help="Output file, - for standard output (default: ARCH_JSON with the format's suffix, "
+                   "or SPACE.svg).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="Output format (default: from the suffix of --out; svg).")
 @click.option("--omit-unused", is_flag=True,
@@ -44,5 +45,7 @@ def command(args: tuple[str, ...], out: Path | None, fmt: str | None, omit_unuse
         default_out = architecture_file(arch_json)  # the file `automm report` draws too
     if out is None:
         out = default_out.with_suffix(f".{fmt}") if fmt else default_out
-    click.echo(f"wrote {write_graph(graph, out, fmt)}")
+    written = write_graph(graph, out, fmt)
+    if written != STDOUT:
+        click.echo(f"wrote {written}")
 

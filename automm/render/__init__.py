@@ -8,7 +8,7 @@ from automm.render.dag import (
     modality_colours,
     space_graph,
 )
-from automm.render.output import FORMATS, PNG_DPI, architecture_file, format_for, write_graph
+from automm.render.output import FORMATS, PNG_DPI, STDOUT, architecture_file, format_for, write_graph
 
 __all__ = [
     "FORMATS",
@@ -16,6 +16,7 @@ __all__ = [
     "PALETTE",
     "PNG_DPI",
     "ROLE_STYLES",
+    "STDOUT",
     "architecture_file",
     "architecture_graph",
     "format_for",

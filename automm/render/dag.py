@@ -127,13 +127,23 @@ def _sinks(space: SearchSpace) -> list[str]:
     return [n for n in space.graph if space.graph.out_degree(n) == 0]
 
 
+TITLE_ITEM_CHARS = 60
+"""Longest strategy name or parameter shown in a title (an arch.json may hold any string)."""
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= TITLE_ITEM_CHARS else text[:TITLE_ITEM_CHARS - 1] + "…"
+
+
 def _arch_title(arch: Architecture) -> str:
     parts = [arch.space]
     strategy = dict(arch.strategy)
     if "name" in strategy:
-        params = ", ".join(f"{k}={v}" for k, v in strategy.items()
+        params = ", ".join(f"{_short(k)}={_short(v)}" for k, v in strategy.items()
                            if k != "name" and isinstance(v, int | float | str))
-        parts.append(f"{strategy['name']} ({params})" if params else str(strategy["name"]))
+        name = _short(strategy["name"])
+        parts.append(f"{name} ({params})" if params else name)
     for key, label in (("val_acc", "search validation acc"), ("val_auc", "search validation AUC")):
         value = arch.metrics.get(key)
         if isinstance(value, int | float):

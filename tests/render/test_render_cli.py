@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -142,3 +146,58 @@ def test_space_errors_are_one_line(tmp_path):
 def test_needs_arch_or_space():
     result = run()
     assert result.exit_code == 2 and "ARCH_JSON" in result.stderr
+
+
+def test_a_huge_string_in_the_arch_is_shortened_in_the_title(arch_json):
+    data = json.loads(arch_json.read_text())
+    data["strategy"] = {"name": "x" * 2_000_000, "note": "y" * 2_000_000}
+    arch_json.write_text(json.dumps(data))
+    out = arch_json.parent / "a.dot"
+    assert run(arch_json, "-o", out).exit_code == 0
+    title = parse_dot(out.read_text()).attrs["label"]
+    assert "x" * 59 + "…" in title and "y" * 61 not in title
+
+
+@pytest.fixture
+def fake_dot(monkeypatch, tmp_path_factory):
+    """``fake_dot(script)``: a PATH whose ``dot`` is the shell ``script``."""
+    def make(script: str) -> None:
+        bin_dir = tmp_path_factory.mktemp("fake-dot")
+        (bin_dir / "dot").write_text(f"#!/bin/sh\n{script}\n")
+        (bin_dir / "dot").chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    return make
+
+
+@pytest.mark.parametrize(("script", "fragment"), [
+    ("cat >/dev/null; echo 'Error: syntax error in line 1' >&2; exit 1",
+     "dot failed: Error: syntax error in line 1"),
+    ("cat >/dev/null; exit 3", "dot failed: exit status 3"),
+    ("cat >/dev/null; kill -9 $$", "dot failed: killed by signal 9"),
+    ("exec 0<&-; sleep 1; exit 1", "dot failed: Broken pipe"),  # stops reading a large input
+])
+def test_dot_failures_are_one_line_and_write_nothing(arch_json, fake_dot, monkeypatch, script, fragment):
+    if "Broken pipe" in fragment:  # a title longer than a pipe holds
+        monkeypatch.setattr("automm.render.dag.TITLE_ITEM_CHARS", 10**7)
+        data = json.loads(arch_json.read_text())
+        data["strategy"] = {"name": "x" * 1_000_000}
+        arch_json.write_text(json.dumps(data))
+    fake_dot(script)
+    result = run(arch_json, "-o", arch_json.parent / "fig.svg")
+    assert_one_line_error(result)
+    assert fragment in result.stderr
+    assert files(arch_json.parent) == {"arch.json"}
+
+
+@needs_dot
+def test_drawing_to_stdout_and_to_a_closed_pipe(arch_json):
+    result = run(arch_json, "-o", "-")
+    assert result.exit_code == 0 and result.stdout.rstrip().endswith("</svg>"), result.output
+    read, write = os.pipe()
+    os.close(read)
+    proc = subprocess.run([sys.executable, "-m", "automm", "render", str(arch_json), "-o", "-"],
+                          stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+    os.close(write)
+    assert proc.returncode != 0
+    assert proc.stderr.splitlines() == [
+        "automm: error: standard output was closed before everything was written (broken pipe)"]
