@@ -1,6 +1,7 @@
 """Media pipeline: PyAV decoding, MTCNN face alignment, spectrograms, ResNet-34 backbones,
-``automm extract`` (videos -> feature cache), ``automm predict`` (videos -> P(fake) and a label)
-and ``automm export`` (the detector as one TorchScript or ONNX file).
+``automm extract`` (videos -> feature cache), ``automm predict`` (videos -> P(fake) and a label),
+``automm export`` (the detector as one TorchScript or ONNX file) and ``automm weights convert``
+(a ResNet-34 checkpoint -> the backbone weights file extract reads).
 
 Nothing is downloaded: MTCNN weights ship in facenet-pytorch's wheel and ResNet weights come
 from local files only (random initialisation with a fixed seed otherwise).
@@ -54,9 +55,10 @@ def automm_describe_source(source: Any) -> Any:
 
 @automm.hookimpl
 def automm_register_commands(cli: click.Group) -> None:
-    """Add ``extract``, ``predict`` and ``export``."""
-    from automm_media.cli import export_command, extract_command, predict_command
+    """Add ``extract``, ``predict``, ``export`` and ``weights``."""
+    from automm_media.cli import export_command, extract_command, predict_command, weights_command
 
     cli.add_command(extract_command)
     cli.add_command(predict_command)
     cli.add_command(export_command)
+    cli.add_command(weights_command)

@@ -18,6 +18,7 @@ import torchvision
 from torch import nn
 
 from automm.errors import DataError
+from automm_media.weights import load_state_dict_file, mismatch
 
 STAGE_CHANNELS = (64, 128, 256, 512)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -27,27 +28,6 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 def random_init_label(seed: int) -> str:
     """How the manifest and reports name randomly initialised weights."""
     return f"random-init (seed {seed})"
-
-
-def load_state_dict_file(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
-    """A state dict from ``.safetensors`` or a torch file loaded with ``weights_only=True``."""
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"{p}: no such weights file")
-    try:
-        if p.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(p))
-        else:
-            state = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # any parse failure of a user file is one clear error
-        raise DataError(f"{p}: cannot read weights: {type(exc).__name__}: {exc}") from None
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise DataError(f"{p}: not a state dict of tensors")
-    return {k.removeprefix("module."): v for k, v in state.items()}
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -71,8 +51,9 @@ def state_sha256(module: nn.Module) -> str:
 class ResNet34Taps(nn.Module):
     """A torchvision ResNet-34 trunk whose 4 stage outputs are the taps ``{modality}/1..4``.
 
-    ``weights``: a local state-dict file (torchvision key names; ``fc.*`` is ignored; for a
-    1-channel input a 3-channel ``conv1`` is summed over its input channels), or None for a
+    ``weights``: a local state-dict file (torchvision key names, :mod:`automm_media.weights`;
+    ``fc.*`` is ignored; for a 1-channel input a 3-channel ``conv1`` is summed over its input
+    channels), or None for a
     random initialisation drawn with ``seed`` (the global RNG is left untouched).
     Always in eval mode: batch norm uses the stored statistics.
     """
@@ -93,11 +74,11 @@ class ResNet34Taps(nn.Module):
             conv = state.get("conv1.weight")
             if conv is not None and conv.ndim == 4 and conv.shape[1] == 3 and in_channels == 1:
                 state["conv1.weight"] = conv.sum(dim=1, keepdim=True)
-            try:
-                net.load_state_dict(state, strict=True)
-            except RuntimeError as exc:
-                first = str(exc).strip().splitlines()[0]
-                raise DataError(f"{weights}: not ResNet-34 weights for {modality}: {first}") from None
+            problem = mismatch(state, in_channels)
+            if problem:
+                raise DataError(f"{weights}: not ResNet-34 weights for {modality}: {problem} (automm weights "
+                                "convert maps torchvision and AutoSpeech checkpoints to torchvision's keys)")
+            net.load_state_dict(state, strict=True)
             self.weights_label = str(Path(weights).resolve())
         else:
             self.weights_label = random_init_label(seed)

@@ -1,4 +1,4 @@
-"""``automm extract``, ``automm predict`` and ``automm export``."""
+"""``automm extract``, ``automm predict``, ``automm export`` and ``automm weights convert``."""
 
 from __future__ import annotations
 
@@ -287,3 +287,36 @@ def export_command(eval_dir: str, model_format: str, out: str, threshold: str,
     click.echo(backbone_note(description))
     click.echo("next:")
     click.echo(f"  automm predict --model {out} VIDEO...")
+
+
+@click.group("weights")
+def weights_command() -> None:
+    """Backbone weight files: convert a checkpoint into the file automm extract --weights reads."""
+
+
+@weights_command.command("convert")
+@click.argument("source", type=_FILE, metavar="IN")
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), metavar="OUT.safetensors",
+              help="Safetensors file to write (torchvision's ResNet-34 key names, no classifier).")
+@click.option("--layout", type=click.Choice(["auto", "torchvision", "autospeech"]), default="auto",
+              show_default=True,
+              help="torchvision: a torchvision.models.resnet34 state dict (ImageNet; faces); autospeech: "
+                   "AutoSpeech's VoxCeleb ResNet-34 (speech; kernels transposed to automm's frequency x "
+                   "time spectrograms); auto: autospeech when the file has its 1-channel conv1 and "
+                   "classifier head.")
+def weights_convert_command(source: str, out: str, layout: str) -> None:
+    """Turn the ResNet-34 checkpoint IN (.safetensors, or .pt/.pth read with weights_only=True; a
+    state dict, or a checkpoint holding one under state_dict/model; prefixes such as module. or
+    backbone. removed) into OUT.safetensors for automm extract --weights MODALITY=OUT.
+
+    Nothing is downloaded. A file whose keys or shapes do not fit is one error naming the first
+    mismatched keys (narrower speaker ResNet-34s, e.g. WeSpeaker's or voxceleb_trainer's, cannot fit).
+    """
+    from automm_media.weights import convert
+
+    used, channels = convert(source, out, layout)
+    use = "audio (its 1-channel conv1)" if channels == 1 else "image (or audio: conv1 summed to 1 channel)"
+    click.echo(f"wrote {out}: ResNet-34 trunk of {source} (layout {used}), for {use}")
+    modality = "audio" if channels == 1 else "image"
+    click.echo("next:")
+    click.echo(f"  automm extract DATASET_DIR --out CACHE_DIR --weights {modality}={out}")
