@@ -296,8 +296,8 @@ def weights_command() -> None:
 
 @weights_command.command("convert")
 @click.argument("source", type=_FILE, metavar="IN")
-@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), metavar="OUT.safetensors",
-              help="Safetensors file to write (torchvision's ResNet-34 key names, no classifier).")
+@out_option("The .safetensors file to write (torchvision's ResNet-34 key names, no classifier).",
+            required=True, type=click.Path(dir_okay=False))
 @click.option("--layout", type=click.Choice(["auto", "torchvision", "autospeech"]), default="auto",
               show_default=True,
               help="torchvision: a torchvision.models.resnet34 state dict (ImageNet; faces); autospeech: "
