@@ -21,6 +21,22 @@ from typing import Any
 
 from automm import __version__
 from automm.errors import AutommError
+from automm.schema import boolean, map_of, nullable, obj, optional, string
+from automm.train.settings import RECORDED_SETTINGS, SEED
+
+DATA = obj({"path": optional(string(low=1)), "fingerprint": optional(string()), "source": optional(obj())})
+"""Schema of a ``provenance.data`` record: the feature cache (:func:`automm.data.cache.data_record`)."""
+_TEXT = optional(string())
+PROVENANCE = obj({
+    "automm": _TEXT, "plugins": optional(map_of(nullable(string()))), "python": _TEXT, "torch": _TEXT,
+    "cuda": optional(nullable(string())), "platform": _TEXT, "device": _TEXT, "precision": _TEXT,
+    "seed": optional(SEED), "settings": optional(RECORDED_SETTINGS), "data": optional(DATA),
+    "search_data": optional(DATA), "strategy": optional(obj({"name": string()})),
+    "git": optional(nullable(obj({"commit": string(), "dirty": boolean()}))),
+    "run": optional(obj({"command": _TEXT, "cwd": _TEXT, "started": _TEXT, "finished": _TEXT})),
+})
+"""Schema of the ``provenance`` record of arch.json and metrics.json (every field optional:
+files of automm 0.1 hold only ``automm``, ``torch`` and ``data``)."""
 
 GIT_TIMEOUT = 10
 """Seconds the ``git`` queries of :func:`git_commit` may take."""

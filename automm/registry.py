@@ -14,7 +14,7 @@ from typing import Any
 
 from automm.errors import PluginError, UnknownComponentError
 
-_NAME = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
+_NAME = re.compile(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*")
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
@@ -96,7 +96,7 @@ class Registry:
         version: str | None = None,
     ) -> None:
         """Add ``obj`` under ``name``; a name may be registered once."""
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise PluginError(f"invalid {self.kind} name {name!r} (use kebab-case, e.g. 'linear-glu')")
         if name in self._entries:
             other = self._entries[name].plugin

@@ -12,8 +12,30 @@ from typing import Any
 from automm.errors import ArchitectureError, AutommError
 from automm.fileio import read_json, write_json
 from automm.ir.space import SearchSpace
+from automm.provenance import PROVENANCE
+from automm.schema import integer, map_of, nullable, number, obj, optional, problem, string
+from automm.train.settings import SEED, SELECTS
 
 FORMAT = "automm.arch/1"
+
+_RATE = optional(nullable(number(0, 1)))
+METRICS = obj({
+    "val_auc": _RATE, "val_acc": _RATE, "params": optional(integer(0)), "search_seconds": optional(number(0)),
+    "epochs": optional(integer(0)), "select": optional(string(*SELECTS)), "best_epoch": optional(integer(0)),
+    "stopped": optional(string("converged", "max-epochs")), "balance": optional(string()),
+    "class_counts": optional(map_of(map_of(integer(0)))),
+})
+"""Schema of arch.json's ``metrics`` (:func:`automm.run.result.search_architecture`)."""
+SCHEMA = obj({
+    "format": string(),
+    "space": obj({"name": string(), "config": optional(obj())}),
+    "choices": map_of(string()),
+    "strategy": optional(obj({"name": optional(string()), "seed": optional(SEED)})),
+    "metrics": optional(METRICS),
+    "provenance": optional(PROVENANCE),
+})
+"""Schema of arch.json (docs/formats.md); ``space.config`` is checked by the space's config
+(types and ``SpaceConfig.limits``), the choices against the space."""
 
 
 def _frozen(d: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -84,27 +106,14 @@ def build_space_for(arch: Architecture) -> SearchSpace:
 
 def architecture_from_dict(doc: Any) -> Architecture:
     """Parse and validate an arch.json document (raises :class:`AutommError`)."""
-    if not isinstance(doc, dict):
-        raise ArchitectureError("top level must be a JSON object")
-    fmt = doc.get("format")
-    if fmt != FORMAT:
-        raise ArchitectureError(f"unsupported format {fmt!r} (expected {FORMAT!r})")
-    space = doc.get("space")
-    if not isinstance(space, dict) or not isinstance(space.get("name"), str):
-        raise ArchitectureError("'space' must be an object with a string 'name'")
+    if isinstance(doc, dict) and doc.get("format") != FORMAT:
+        raise ArchitectureError(f"unsupported format {doc.get('format')!r:.60} (expected {FORMAT!r})")
+    found = problem(doc, SCHEMA)
+    if found is not None:
+        raise ArchitectureError(found)
+    space, choices = doc["space"], doc["choices"]
     config = space.get("config", {})
-    if not isinstance(config, dict):
-        raise ArchitectureError("'space.config' must be an object")
-    choices = doc.get("choices")
-    if not isinstance(choices, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in choices.items()):
-        raise ArchitectureError("'choices' must be an object of strings")
-    records = {}
-    for key in ("strategy", "metrics", "provenance"):
-        value = doc.get(key, {})
-        if not isinstance(value, dict):
-            raise ArchitectureError(f"'{key}' must be an object")
-        records[key] = value
+    records = {key: doc.get(key, {}) for key in ("strategy", "metrics", "provenance")}
     unknown = sorted(set(doc) - {"format", "space", "choices", "strategy", "metrics", "provenance"})
     if unknown:
         raise ArchitectureError(f"unknown key(s): {', '.join(unknown)}")

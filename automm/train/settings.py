@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from automm.errors import AutommError
+from automm.schema import Spec, boolean, dataclass_schema, integer, nullable, number, obj, optional, string
 from automm.train.bootstrap import RESAMPLES
 
 DEVICES = "auto, cpu or cuda[:k]"
@@ -108,3 +109,23 @@ class RetrainSettings:
 SCORING_SETTINGS = ("target_fpr", "bootstrap", "robustness")
 """Fields of :class:`RetrainSettings` that act only after training: a resumed evaluation may
 change them."""
+
+
+SEED = integer(0, 2**63 - 1)
+"""A seed, as ``--seed`` accepts it."""
+_COMMON: dict[str, Spec] = {
+    "epochs": optional(integer(1)), "batch_size": optional(integer(1)), "seed": optional(SEED),
+    "device": optional(string()), "balance": optional(string(*BALANCES)),
+    "precision": optional(string(*PRECISIONS)),
+}
+SEARCH_SETTINGS = dataclass_schema(
+    SearchSettings, **_COMMON, entropy_tol=optional(number(0)), patience=optional(integer(1)),
+    select=optional(nullable(string(*SELECTS))))
+"""Schema of recorded :class:`SearchSettings` (``dataclasses.asdict``; a missing field: its default)."""
+RETRAIN_SETTINGS = dataclass_schema(
+    RetrainSettings, **_COMMON, dropout=optional(number(0, 1)), lr=optional(number(0)),
+    weight_decay=optional(number(0)), min_lr=optional(number(0)), target_fpr=optional(number(0, 1)),
+    bootstrap=optional(integer(1)), robustness=optional(boolean()))
+"""Schema of recorded :class:`RetrainSettings`."""
+RECORDED_SETTINGS = obj({**SEARCH_SETTINGS.fields, **RETRAIN_SETTINGS.fields})
+"""Schema of a provenance record's ``settings``: either kind (the shared fields agree)."""

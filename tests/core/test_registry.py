@@ -35,7 +35,7 @@ def test_names_are_matched_case_insensitively():
     assert "stgs" not in reg
 
 
-@pytest.mark.parametrize("name", ["", "Has Space", "UPPER", "-lead", 3])
+@pytest.mark.parametrize("name", ["", "Has Space", "UPPER", "-lead", 3, "stgs\n", "a\nb"])
 def test_invalid_names_rejected(name):
     with pytest.raises(PluginError):
         Registry("widget", "x").register(name, 1)
