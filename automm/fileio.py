@@ -112,6 +112,22 @@ def remove_stale_temps(directory: str | os.PathLike[str], name: str = "") -> lis
     return removed
 
 
+def remove_tree(path: str | os.PathLike[str]) -> None:
+    """Delete directory ``path``: renamed first to a temporary name beside it (which
+    :func:`remove_stale_temps` deletes if this is killed), so it never lingers half deleted."""
+    target = Path(path)
+    aside = None
+    try:
+        aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent))
+        os.replace(target, aside / target.name)
+    except OSError as exc:
+        if aside is not None:
+            aside.rmdir()
+        raise AutommError(f"{target}: cannot remove: {exc.strerror or exc}") from None
+    _fsync(target.parent)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
 def carry_over(source: str | os.PathLike[str], target: str | os.PathLike[str], *,
                skip: tuple[str, ...] = ()) -> None:
     """Hard-link (or copy) the entries of directory ``source`` into ``target``, except the

@@ -37,7 +37,8 @@ def automm_prepare_data(data: str | None) -> Path | None:
 
 @automm.hookimpl
 def automm_register_commands(cli: click.Group) -> None:
-    """Add ``demo-data``."""
-    from automm_deepfake.cli import demo_data_command
+    """Add ``demo-data`` and ``cache``."""
+    from automm_deepfake.cli import cache_command, demo_data_command
 
     cli.add_command(demo_data_command)
+    cli.add_command(cache_command)

@@ -37,8 +37,8 @@ def demo_cache() -> Path:
 
 
 def dataset_cache(dataset: Path) -> Path:
-    """The feature cache of a dataset directory, extracted with default settings on first use
-    into ``<user cache>/extracted/<name>-<hash of its path>``."""
+    """The feature cache of a dataset directory, extracted with default settings (randomly
+    initialised backbones) on first use into ``<user cache>/extracted/<name>-<hash of its path>``."""
     require_plugin("media", f"extracting features of {dataset}")
     from automm_media.extractor import ExtractSettings
 
@@ -46,7 +46,9 @@ def dataset_cache(dataset: Path) -> Path:
     key = hashlib.sha256(f"{root}|{ExtractSettings().key()}".encode()).hexdigest()[:12]
     out = user_cache_dir() / "extracted" / f"{root.name}-{key}"
     if not (out / "manifest.json").is_file():
-        click.echo(f"automm: extracting features of {root} into {out} (once)", err=True)
+        click.echo(f"automm: extracting features of {root} into {out} (once) with randomly initialised "
+                   "backbones; for pretrained ones run automm extract --weights and pass its --out as "
+                   "--data; automm cache ls lists such caches, automm cache rm removes them", err=True)
     return _extract(root, out)
 
 

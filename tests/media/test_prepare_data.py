@@ -30,7 +30,9 @@ def test_a_cache_is_used_as_is_and_a_dataset_is_extracted_once(space, folder_dat
     assert space.prepare_data(str(folder_cache.path)) == folder_cache.path
     out = space.prepare_data(str(folder_dataset[0]))
     assert out.parent == tmp_path / "user" / "extracted" and len(FeatureCache.open(out)) == 3
-    assert "extracting features of" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert f"extracting features of {folder_dataset[0].resolve()} into {out} (once) with randomly " \
+           "initialised backbones" in said and "automm cache ls" in said
     mtime = (out / "manifest.json").stat().st_mtime_ns
     assert space.prepare_data(str(folder_dataset[0])) == out
     assert (out / "manifest.json").stat().st_mtime_ns == mtime  # up to date: not extracted again
