@@ -70,6 +70,8 @@ def _range(spec: Spec) -> str:
     if spec.kind == "string" and spec.low == 1 and hi is None:
         return " (not empty)"
     unit = " characters" if spec.kind == "string" else " items"
+    if lo is not None and lo == hi:
+        return f" of exactly {lo}{unit}"
     return (f" of {lo} to {hi}{unit}" if lo and hi else f" of at least {lo}{unit}" if lo
             else f" of at most {hi}{unit}")
 
@@ -275,7 +277,7 @@ def mutations(doc: Any, spec: Spec, path: tuple[Any, ...] = ()) -> Iterator[tupl
     if spec.kind == "string" and spec.choices:
         yield path, "".join(spec.choices) + "?"
     if spec.kind == "string" and spec.pattern is not None:
-        yield path, "\n"
+        yield from ((path, v) for v in ("", "\n", "x\n") if not re.fullmatch(spec.pattern, v))
     if spec.kind == "object" and isinstance(doc, Mapping):
         for key, sub in spec.fields.items():
             if key in doc:

@@ -9,58 +9,53 @@ from typing import Any
 
 from automm.data.names import SPLITS
 from automm.errors import CacheError
+from automm.schema import ANY, check, integer, list_of, map_of, obj, optional, string
 
 MAX_EXTENT = 1 << 20
 """Largest channel count or length of a tap accepted from a manifest."""
 MAX_CLASSES = 1000
 FINGERPRINT = re.compile(r"[0-9a-f]{64}")
+SCHEMA = obj({
+    "format": string(),
+    "taps": map_of(obj({"shape": list_of(integer(1, MAX_EXTENT), 2, 2), "file": string(pattern=r"[^\x00]+"),
+                        "dtype": optional(string("float32"))}), low=1),
+    "classes": list_of(string(), 2, MAX_CLASSES),
+    "samples": list_of(obj({"id": string(), "label": integer(0, MAX_CLASSES - 1), "identity": ANY,
+                            "split": string(*SPLITS)}), low=1),
+    "fingerprint": string(pattern=FINGERPRINT.pattern),
+    "source": optional(obj()),
+    "skipped": optional(list_of(obj({"id": optional(string()), "reason": optional(string())}))),
+})
+"""Schema of ``manifest.json`` (docs/formats.md); what it cannot say (distinct classes, unique
+sample ids, labels below the class count, tap files inside the cache) :func:`check_manifest`
+checks after it."""
 
 
 def check_manifest(root: Path, manifest: Any, format_tag: str) -> None:
-    """Raise :class:`CacheError` (one line naming ``root``) unless ``manifest`` has the cache
-    schema: format, taps with a ``[C, L]`` shape of positive integers and a file inside
-    ``root``, distinct class names, well-formed samples and a sha256 fingerprint."""
-    if not isinstance(manifest, dict) or manifest.get("format") != format_tag:
-        fmt = manifest.get("format") if isinstance(manifest, dict) else None
-        raise CacheError(f"{root}: unsupported cache format {fmt!r} (expected {format_tag!r})")
-    for key, kind in (("taps", dict), ("classes", list), ("samples", list), ("fingerprint", str)):
-        if not isinstance(manifest.get(key), kind):
-            raise CacheError(f"{root}: malformed manifest.json: {key!r} must be a JSON "
-                             f"{'object' if kind is dict else 'array' if kind is list else 'string'}")
-    for key, kind in (("source", dict), ("skipped", list)):
-        if not isinstance(manifest.get(key, kind()), kind):
-            raise CacheError(f"{root}: malformed manifest.json: {key!r} has the wrong type")
-    if not FINGERPRINT.fullmatch(manifest["fingerprint"]):
-        raise CacheError(f"{root}: malformed manifest.json: 'fingerprint' is not a sha256 hex digest")
+    """Raise :class:`CacheError` (one line naming the manifest and the field) unless ``manifest``
+    has the cache format and :data:`SCHEMA`, distinct class names, tap files inside ``root`` and
+    well-formed samples (:func:`check_samples`)."""
+    where = root / "manifest.json"
+    if isinstance(manifest, dict) and manifest.get("format") != format_tag:
+        raise CacheError(f"{where}: unsupported cache format {manifest.get('format')!r:.60} "
+                         f"(expected {format_tag!r})")
+    check(manifest, SCHEMA, where, CacheError)
     classes = manifest["classes"]
-    if not 2 <= len(classes) <= MAX_CLASSES or not all(isinstance(c, str) for c in classes) \
-            or len(set(classes)) != len(classes):
-        raise CacheError(f"{root}: malformed manifest.json: 'classes' must be 2 to {MAX_CLASSES} "
-                         "distinct names")
-    if not manifest["taps"]:
-        raise CacheError(f"{root}: malformed manifest.json: no taps")
+    if len(set(classes)) != len(classes):
+        raise CacheError(f"{where}: field classes must be distinct names "
+                         f"(got {_short(classes)})")
     for name, info in manifest["taps"].items():
         check_tap(root, name, info)
     check_samples(root, manifest["samples"], len(classes))
 
 
-def check_tap(root: Path, name: str, info: Any) -> None:
-    """One ``taps`` entry: ``shape`` ``[C, L]`` in range, ``file`` a name inside ``root``."""
-    where = f"{root}: malformed manifest.json: tap {name!r}"
-    if not isinstance(info, dict):
-        raise CacheError(f"{where} must be an object")
-    shape = info.get("shape")
-    if not (isinstance(shape, list) and len(shape) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_EXTENT for v in shape)):
-        raise CacheError(f"{where}: 'shape' must be [C, L] with integers from 1 to {MAX_EXTENT}")
-    file = info.get("file")
-    if not isinstance(file, str) or not file or "\0" in file:
-        raise CacheError(f"{where}: 'file' must be a file name")
-    if info.get("dtype", "float32") != "float32":
-        raise CacheError(f"{where}: 'dtype' must be \"float32\"")
+def check_tap(root: Path, name: str, info: Mapping[str, Any]) -> None:
+    """One ``taps`` entry (of the schema): its ``file`` names a file inside ``root``."""
+    file = info["file"]
     resolved, base = (root / file).resolve(), root.resolve()
     if resolved == base or not resolved.is_relative_to(base):
-        raise CacheError(f"{where}: file {file!r} is outside the cache directory")
+        raise CacheError(f"{root / 'manifest.json'}: field taps.{name}.file: {_short(file)} is outside "
+                         "the cache directory")
 
 
 def check_samples(root: Path, samples: Any, num_classes: int) -> None:

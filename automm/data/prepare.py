@@ -17,11 +17,15 @@ if TYPE_CHECKING:
 def resolve_data(data: str | None) -> Path:
     """The feature-cache directory for ``--data`` (None: the plugins' default data).
 
-    A directory with a ``manifest.json`` is used as is; anything else the ``automm_prepare_data``
+    A directory with a ``manifest.json`` is used as is (one with ``.npy`` files but no manifest is
+    a cache that lost it: an error naming the manifest); anything else the ``automm_prepare_data``
     hook answers (e.g. a dataset directory or the demo corpus).
     """
     if data is not None and (Path(data) / "manifest.json").is_file():
         return Path(data)
+    if data is not None and Path(data).is_dir() and any(Path(data).glob("*.npy")):
+        raise CacheError(f"{Path(data) / 'manifest.json'}: no such file, but the directory holds .npy "
+                         "tap files: a feature cache whose manifest was deleted? (extract it again)")
     from automm.plugins import plugin_manager
 
     prepared = plugin_manager().hook.automm_prepare_data(data=data)

@@ -68,13 +68,13 @@ def test_evaluate_refuses_more_classes_than_the_cache(copy):
 
 
 @pytest.mark.parametrize(("keys", "value", "fragment"), [
-    (("taps", "image/1", "shape"), None, "'shape' must be"),
-    (("taps", "image/1"), {"shape": [8, 2]}, "'file' must be"),
-    (("fingerprint",), 7, "'fingerprint' must be"),
+    (("taps", "image/1", "shape"), None, "field taps.image/1.shape must be"),
+    (("taps", "image/1"), {"shape": [8, 2]}, "field taps.image/1.file is missing"),
+    (("fingerprint",), 7, "field fingerprint must be"),
     (("taps", "image/1", "file"), "../../x.npy", "outside the cache"),
     (("taps", "image/1", "file"), "/etc/passwd", "outside the cache"),
     (("samples", 0, "label"), 5, "invalid label"),
-    (("samples",), [], "no samples"),
+    (("samples",), [], "field samples must be"),
     (("classes",), ["real", "real"], "distinct"),
 ])
 def test_malformed_manifest(copy, keys, value, fragment):

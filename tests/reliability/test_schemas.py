@@ -8,6 +8,7 @@ import json
 
 from faults import CLEAN, run_cli
 
+from automm.data.manifest import SCHEMA as MANIFEST
 from automm.ir.architecture import SCHEMA as ARCH
 from automm.schema import field_name, mutated, mutations, problem
 
@@ -28,13 +29,34 @@ def test_files_written_by_search_and_evaluate_pass_their_schemas(pristine):
         assert problem(json.loads(path.read_text()), ARCH) is None, path
 
 
-def test_every_arch_json_field_mutation_is_one_line_naming_the_field(pristine, tmp_path):
-    doc = json.loads((pristine / "run" / "arch.json").read_text())
-    cases = list(mutations(doc, ARCH))
-    assert len(cases) > 100
-    arch = tmp_path / "arch.json"
+def _expect_field_errors(path, doc, spec, command, minimum):
+    """Write each mutation of ``doc`` (by ``spec``) to ``path``; ``command`` must end in one line
+    naming ``path`` and the field."""
+    cases = list(mutations(doc, spec))
+    assert len(cases) >= minimum
     for keys, bad in cases:
-        arch.write_text(_json(mutated(doc, keys, bad)))
-        outcome = run_cli(["show", arch], timeout=10)
-        named = str(arch) in outcome.stderr and _named(keys, bad) in outcome.stderr
+        path.write_text(_json(mutated(doc, keys, bad)))
+        outcome = run_cli(command, timeout=10)
+        named = str(path) in outcome.stderr and _named(keys, bad) in outcome.stderr
         assert outcome.kind == CLEAN and named, (keys, bad, outcome)
+
+
+def test_every_arch_json_field_mutation_is_one_line_naming_the_field(pristine, tmp_path):
+    arch = tmp_path / "arch.json"
+    doc = json.loads((pristine / "run" / "arch.json").read_text())
+    _expect_field_errors(arch, doc, ARCH, ["show", arch], 100)
+
+
+def test_every_manifest_field_mutation_is_one_line_naming_the_field(copy, tiny):
+    cache = copy("cache")
+    doc = json.loads((cache / "manifest.json").read_text())
+    assert problem(doc, MANIFEST) is None
+    _expect_field_errors(cache / "manifest.json", doc, MANIFEST,
+                         ["search", "--data", cache, "--out", cache.parent / "run", *tiny], 40)
+
+
+def test_a_cache_without_its_manifest_is_named_as_such(copy, tiny):
+    cache = copy("cache")
+    (cache / "manifest.json").unlink()
+    outcome = run_cli(["search", "--data", cache, "--out", cache.parent / "run", *tiny])
+    assert outcome.kind == CLEAN and f"{cache / 'manifest.json'}: no such file" in outcome.stderr, outcome
