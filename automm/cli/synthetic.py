@@ -6,12 +6,11 @@ from pathlib import Path
 
 import click
 
-from automm.cli._types import OUT_DIR, SEED
+from automm.cli._types import SEED, out_option
 
 
 @click.command("synthetic-cache")
-@click.option("-o", "--out", "out", type=OUT_DIR, required=True,
-              help="Feature-cache directory to write.")
+@out_option("Feature-cache directory to write.", required=True)
 @click.option("--identities", type=click.IntRange(5), default=12, show_default=True,
               help="Identities, 8 samples each (split 60/20/20 by identity).")
 @click.option("--signal", "signal_kind", type=click.Choice(["sum", "xor"]), default="sum",
