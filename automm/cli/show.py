@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import click
 
@@ -15,7 +16,7 @@ def summarize(arch: Architecture) -> str:
     """Text summary: space, per cell its inputs and per step its inputs and op, strategy, metrics."""
     space = build_space_for(arch)
     plan = make_plan(space)
-    cfg = ", ".join(f"{k}={v}" for k, v in arch.config.items() if k != "tap_channels")
+    cfg = ", ".join(f"{k}={_text(v)}" for k, v in arch.config.items() if k != "tap_channels")
     lines = [f"space     {arch.space} ({cfg})"]
 
     def step_line(step: Node, prefix: str) -> str:
@@ -29,19 +30,31 @@ def summarize(arch: Architecture) -> str:
         lines += [step_line(s, f"{cell.name}/") for s in plan.nodes if s.cell == cell.name]
     lines += [step_line(s, "") for s in plan.nodes if s.kind == NodeKind.STEP and s.cell is None]
     if arch.strategy:
-        lines.append("strategy  " + ", ".join(f"{k}={v}" for k, v in arch.strategy.items()))
+        lines.append("strategy  " + ", ".join(f"{k}={_text(v)}" for k, v in arch.strategy.items()))
     if arch.metrics:
-        lines.append("metrics   " + ", ".join(f"{k}={_fmt(v)}" for k, v in arch.metrics.items()))
+        lines.append("metrics   " + ", ".join(f"{k}={_text(v)}" for k, v in arch.metrics.items()))
     return "\n".join(lines)
 
 
-def _fmt(v: object) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
+def _text(value: object) -> str:
+    """A value as text, never a Python repr: floats to 4 significant digits, lists comma-joined,
+    mappings as ``key value, key (nested ...)``, a missing value ``n/a``."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return ",".join(map(_text, value))
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} ({_text(v)})" if isinstance(v, Mapping) else f"{k} {_text(v)}"
+                         for k, v in value.items())
+    return str(value)
 
 
 @click.command("show")
 @click.argument("arch_json", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the validated arch.json.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the validated arch.json (docs/formats.md) instead of the summary.")
 def command(arch_json: str, as_json: bool) -> None:
     """Summarise the architecture in ARCH_JSON."""
     arch = load_architecture(arch_json)

@@ -87,6 +87,20 @@ def test_show_summary(space, tmp_path):
     assert json.loads(as_json.output) == arch.to_dict()
 
 
+def test_show_prints_no_python_reprs(space, tmp_path):
+    arch = random_architecture(space, seed=5).replace(
+        strategy={"name": "stgs", "temperature": 10.0},
+        metrics={"val_auc": 0.123456, "test_auc": None,
+                 "class_counts": {"train": {"real": 32, "fake": 48}, "val": {"real": 8, "fake": 12}}})
+    save_architecture(arch, tmp_path / "a.json")
+    result = CliRunner().invoke(cli, ["show", str(tmp_path / "a.json")])
+    assert result.exit_code == 0, result.output
+    assert not set("[]{}'") & set(result.output), result.output
+    assert "ops=" + ",".join(arch.config["ops"]) in result.output
+    assert "val_auc=0.1235, test_auc=n/a, class_counts=train (real 32, fake 48), val (real 8, fake 12)" in (
+        result.output)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000))
 def test_any_valid_architecture_round_trips(space, seed):
