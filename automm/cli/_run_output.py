@@ -62,8 +62,11 @@ def stdout_to_stderr(active: bool) -> Iterator[None]:
         yield
 
 
-def echo_json(doc: Mapping[str, Any]) -> None:
-    """Print the ``--json`` object of a command on stdout."""
+def echo_json(command: str, files: Iterable[str | Path] = (), *, status: str = "finished",
+              **fields: Any) -> None:
+    """Print the ``--json`` object of ``command`` on stdout: ``command``, ``status`` (``finished``,
+    or ``failed``), ``files`` (the paths written) and the verb's ``fields`` (docs/formats.md)."""
+    doc = {"command": command, "status": status, "files": [str(f) for f in files], **fields}
     click.echo(json.dumps(doc, indent=2))
 
 

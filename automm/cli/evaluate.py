@@ -11,15 +11,18 @@ import click
 
 from automm.cli._run_output import (
     Eta,
+    echo_json,
     echo_line,
     echo_next,
     fresh_dir,
     given,
     metric,
+    stdout_to_stderr,
     warn_ignored,
 )
 from automm.cli._types import (
     SEED,
+    json_option,
     logger_option,
     no_verify_option,
     out_option,
@@ -40,6 +43,11 @@ from automm.train.settings import (
 
 if TYPE_CHECKING:
     from automm.data.cache import FeatureCache
+
+JSON_METRICS = ("test_auc", "test_acc", "test_eer", "test_auc_ci", "test_acc_ci", "test_eer_ci",
+                "distinguishable_from_chance", "val_auc", "val_acc", "best_epoch", "epochs", "params",
+                "params_with_backbones")
+"""The metrics.json keys that ``automm evaluate --json`` prints (``metrics``)."""
 
 
 def _cache_for(arch: Architecture, arch_json: Path, data: str | None, verify: bool = True) -> FeatureCache:
@@ -152,11 +160,13 @@ def _threshold_rows(thresholds: Mapping[str, Any] | None) -> list[tuple[str, Any
 @logger_option
 @progress_option
 @no_verify_option
+@json_option
 @click.pass_context
 def command(ctx: click.Context, arch_json: Path | None, data: str | None, out: Path | None, epochs: int,
             batch_size: int, seed: int, device: str, threads: int | None, balance: str, precision: str,
             target_fpr: float, bootstrap: int, robustness: bool, resume: bool, force: bool,
-            rerun: Path | None, loggers: tuple[str, ...], progress: bool | None, no_verify: bool) -> None:
+            rerun: Path | None, loggers: tuple[str, ...], progress: bool | None, no_verify: bool,
+            as_json: bool) -> None:
     """Train the architecture in ARCH_JSON from scratch (dropout 0.2), select the epoch on validation,
     report test AUC, accuracy and EER with 95% intervals (and per fake category and method when
     the cache records them), choose decision thresholds on validation (EER and --target-fpr), and
@@ -173,7 +183,8 @@ def command(ctx: click.Context, arch_json: Path | None, data: str | None, out: P
     if rerun is not None:
         if arch_json is not None or resume:
             raise click.UsageError("--rerun takes no ARCH_JSON and no --resume")
-        warn_ignored(ctx, ("rerun", "out", "force", "device", "progress", "loggers"), "--rerun")
+        warn_ignored(ctx, ("rerun", "out", "force", "device", "threads", "progress", "loggers", "as_json"),
+                     "--rerun")
         arch_json, settings, cache = _recorded(rerun, device if given(ctx, "device") else None)
         out = out if out is not None else fresh_dir(rerun.with_name(f"{rerun.name}-rerun"))
     elif arch_json is None:
@@ -183,27 +194,33 @@ def command(ctx: click.Context, arch_json: Path | None, data: str | None, out: P
                                    balance=balance, precision=precision, target_fpr=target_fpr,
                                    bootstrap=bootstrap, robustness=robustness)
         cache = _cache_for(load_architecture(arch_json), arch_json, data, verify=not no_verify)
-    arch = load_architecture(arch_json)
-    for line in cache.notes:
-        click.echo(f"automm: note: {line}", err=True)
-    click.echo(f"evaluating {arch_json} on {cache.path} (device {resolve_device(settings.device)})")
-    out = out if out is not None else arch_json.parent / "eval"
-    if not (resume or force):
-        check_new_evaluation(out)
-    context = LoggerContext("evaluate", out, arch_json.resolve().parent.name)
-    result = retrain(arch, cache, settings, out, resume=resume, progress=progress,
-                     loggers=open_loggers(loggers, context),
-                     on_epoch=partial(_print_epoch, eta=Eta(settings.epochs)))
-    click.echo(_table(result.metrics))
-    written = "metrics.json, model.safetensors, arch.json, history.jsonl, predictions.csv"
-    if result.robustness is not None:
-        click.echo(_robustness(result.robustness))
-        written += ", robustness.json, robustness.png"
-    click.echo(f"wrote {out / 'metrics.json'}, {written.removeprefix('metrics.json, ')}")
-    default_eval = out == arch_json.parent / "eval"
-    report = f"automm report {arch_json.parent}" + ("" if default_eval else f" --eval {out}")
-    echo_next((report, f"automm predict {out} VIDEO...",
-               f"automm export {out} --format onnx -o detector.onnx"))
+    with stdout_to_stderr(as_json):
+        arch = load_architecture(arch_json)
+        for line in cache.notes:
+            click.echo(f"automm: note: {line}", err=True)
+        click.echo(f"evaluating {arch_json} on {cache.path} (device {resolve_device(settings.device)})")
+        out = out if out is not None else arch_json.parent / "eval"
+        if not (resume or force):
+            check_new_evaluation(out)
+        context = LoggerContext("evaluate", out, arch_json.resolve().parent.name)
+        result = retrain(arch, cache, settings, out, resume=resume, progress=progress,
+                         loggers=open_loggers(loggers, context),
+                         on_epoch=partial(_print_epoch, eta=Eta(settings.epochs)))
+        click.echo(_table(result.metrics))
+        written = ["metrics.json", "model.safetensors", "arch.json", "history.jsonl", "predictions.csv"]
+        if result.robustness is not None:
+            click.echo(_robustness(result.robustness))
+            written += ["robustness.json", "robustness.png"]
+        click.echo(f"wrote {out / written[0]}, {', '.join(written[1:])}")
+        default_eval = out == arch_json.parent / "eval"
+        report = f"automm report {arch_json.parent}" + ("" if default_eval else f" --eval {out}")
+        echo_next((report, f"automm predict {out} VIDEO...",
+                   f"automm export {out} --format onnx -o detector.onnx"))
+    if as_json:
+        echo_json("evaluate", [out / name for name in written], out=str(out), arch=str(arch_json),
+                  metrics={k: result.metrics.get(k) for k in JSON_METRICS},
+                  robustness=None if result.robustness is None else
+                  {k: result.robustness[k] for k in ("leans_on", "verdict")})
 
 
 def _recorded(eval_dir: Path, device: str | None) -> tuple[Path, RetrainSettings, FeatureCache]:

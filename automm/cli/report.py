@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from automm.cli._types import out_option
+from automm.cli._run_output import echo_json, stdout_to_stderr
+from automm.cli._types import json_option, out_option
 
 
 @click.command("report")
@@ -29,33 +30,40 @@ from automm.cli._types import out_option
 @click.option("--latex", is_flag=True,
               help="Also write table.tex: the run's metrics (or the sweep's table, or the comparison's) "
                    "as a LaTeX tabular (booktabs).")
+@json_option
 def command(run_dirs: tuple[Path, ...], eval_dir: Path | None, compare: bool, out: Path | None,
-            latex: bool) -> None:
+            latex: bool, as_json: bool) -> None:
     """Write entropy, loss/accuracy, ROC and robustness figures (PNG, PDF and one-column variants),
     the architecture figure, report.md and report.html (one self-contained page, figures inline)
     into RUN_DIR (for a sweep directory of `automm sweep`: table.md, heatmaps, the entropy overlay
     and report.html)."""
+    if not compare and len(run_dirs) > 1:
+        raise click.UsageError("one RUN_DIR, or several with --compare")
+    with stdout_to_stderr(as_json):
+        kind, written = _write(run_dirs, eval_dir, compare, out, latex)
+        for path in written:
+            click.echo(f"wrote {path}")
+    if as_json:
+        echo_json("report", written, kind=kind, run_dirs=[str(d) for d in run_dirs])
+
+
+def _write(run_dirs: tuple[Path, ...], eval_dir: Path | None, compare: bool, out: Path | None,
+           latex: bool) -> tuple[str, list[Path]]:
+    """Write the report; return what it reports on (``run``, ``sweep`` or ``compare``) and its files."""
     if compare:
         from automm.report.compare import compare_runs
         from automm.report.study_html import write_compare_html
 
         where = out if out is not None else run_dirs[0].resolve().parent
-        written = [*compare_runs(run_dirs, where, latex=latex), write_compare_html(run_dirs, where)]
-    else:
-        if len(run_dirs) > 1:
-            raise click.UsageError("one RUN_DIR, or several with --compare")
-        from automm.sweep.results import is_sweep_dir
+        return "compare", [*compare_runs(run_dirs, where, latex=latex), write_compare_html(run_dirs, where)]
+    from automm.sweep.results import is_sweep_dir
 
-        if is_sweep_dir(run_dirs[0]):  # a sweep: its table.md and heatmaps
-            from automm.report.study_html import write_sweep_html
-            from automm.report.sweep import write_sweep_report
+    if is_sweep_dir(run_dirs[0]):  # a sweep: its table.md and heatmaps
+        from automm.report.study_html import write_sweep_html
+        from automm.report.sweep import write_sweep_report
 
-            written = [*write_sweep_report(run_dirs[0], latex=latex), write_sweep_html(run_dirs[0])]
-        else:
-            from automm.report import write_report
-            from automm.report.run_html import write_run_html
+        return "sweep", [*write_sweep_report(run_dirs[0], latex=latex), write_sweep_html(run_dirs[0])]
+    from automm.report import write_report
+    from automm.report.run_html import write_run_html
 
-            written = [*write_report(run_dirs[0], eval_dir, latex=latex),
-                       write_run_html(run_dirs[0], eval_dir)]
-    for path in written:
-        click.echo(f"wrote {path}")
+    return "run", [*write_report(run_dirs[0], eval_dir, latex=latex), write_run_html(run_dirs[0], eval_dir)]

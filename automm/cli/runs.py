@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from automm.cli._run_output import echo_json
+from automm.cli._types import json_option
 from automm.leaderboard import COLUMNS
 
 
@@ -15,7 +16,7 @@ from automm.leaderboard import COLUMNS
 @click.option("--sort", "column", type=click.Choice(COLUMNS), default="run", show_default=True,
               help="Order the rows by this column (rows without a value last).")
 @click.option("--reverse", is_flag=True, help="Largest (or last) first.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON array of records instead of the table.")
+@json_option
 @click.option("--html", "as_html", is_flag=True,
               help="Write DIR/index.html: the table, sortable in the browser, each run linking its "
                    "report.html.")
@@ -25,13 +26,16 @@ def command(root: Path, column: str, reverse: bool, as_json: bool, as_html: bool
     from automm.leaderboard import find_runs, sort_rows
 
     rows = sort_rows(find_runs(root), column, reverse)
+    written = []
     if as_html:
         from automm.report.study_html import write_index_html
 
-        click.echo(f"wrote {write_index_html(root, rows)}")
-        return
+        written.append(write_index_html(root, rows))
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo_json("runs", written, root=str(root), runs=rows)
+        return
+    if written:
+        click.echo(f"wrote {written[0]}")
         return
     if not rows:
         click.echo(f"no runs under {root}")

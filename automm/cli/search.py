@@ -21,17 +21,20 @@ import click
 from automm import plugins
 from automm.cli._run_output import (
     Eta,
+    echo_json,
     echo_line,
     echo_next,
     fresh_dir,
     given,
     metric,
+    stdout_to_stderr,
     warn_ignored,
 )
 from automm.cli._space_options import space_options
 from automm.cli._types import (
     FINITE_FLOAT,
     SEED,
+    json_option,
     logger_option,
     no_verify_option,
     option_type,
@@ -219,11 +222,12 @@ def _print_result(result: SearchResult) -> None:
                    "--out (default: RUN_DIR-rerun); only --device may differ.")
 @progress_option
 @no_verify_option
+@json_option
 @click.pass_context
 def command(ctx: click.Context, strategy: str, space_name: str, data: str | None, out: Path | None,
             seed: int, epochs: int, batch_size: int, device: str, threads: int | None, entropy_tol: float,
             patience: int, resume: Path | None, rerun: Path | None, loggers: tuple[str, ...],
-            progress: bool | None, no_verify: bool, **extra: Any) -> None:
+            progress: bool | None, no_verify: bool, as_json: bool, **extra: Any) -> None:
     """Search an architecture and write RUN_DIR/arch.json (plus metrics.jsonl and checkpoint.pt).
 
     RUN_DIR is owned by one process at a time (a lock file beside it)."""
@@ -232,19 +236,33 @@ def command(ctx: click.Context, strategy: str, space_name: str, data: str | None
     if rerun is not None and out is None:
         out = fresh_dir(rerun.with_name(f"{rerun.name}-rerun"))
     run_dir = resume or out or _default_run_dir(strategy)
-    try:
-        with owned(run_dir):
-            if resume is not None:
-                result = _resume(ctx, run_dir, device, progress, loggers)
-            elif rerun is not None:
-                result = _rerun(ctx, rerun, run_dir, device, progress, loggers)
-            else:
-                result = _start(strategy, space_name, data, run_dir, seed, epochs, batch_size, device,
-                                entropy_tol, patience, progress, not no_verify, loggers, extra)
-    except KeyboardInterrupt:
-        click.echo(f"automm: interrupted; continue with: automm search --resume {run_dir}", err=True)
-        sys.exit(130)
-    _print_result(result)
+    with stdout_to_stderr(as_json):
+        try:
+            with owned(run_dir):
+                if resume is not None:
+                    result = _resume(ctx, run_dir, device, progress, loggers)
+                elif rerun is not None:
+                    result = _rerun(ctx, rerun, run_dir, device, progress, loggers)
+                else:
+                    result = _start(strategy, space_name, data, run_dir, seed, epochs, batch_size, device,
+                                    entropy_tol, patience, progress, not no_verify, loggers, extra)
+        except KeyboardInterrupt:
+            click.echo(f"automm: interrupted; continue with: automm search --resume {run_dir}", err=True)
+            sys.exit(130)
+        _print_result(result)
+    if as_json:
+        _echo_json(result)
+
+
+def _echo_json(result: SearchResult) -> None:
+    """The ``--json`` object of a search: its run directory, arch.json, why it stopped and the
+    metrics arch.json records."""
+    from automm.run.layout import ARCH, CHECKPOINT, METRICS
+
+    run = result.run_dir
+    echo_json("search", [run / name for name in (ARCH, METRICS, CHECKPOINT) if (run / name).exists()],
+              run_dir=str(run), arch=str(run / ARCH), stopped=result.stopped,
+              metrics=result.architecture.to_dict()["metrics"])
 
 
 def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: int, epochs: int,
@@ -285,7 +303,7 @@ def _resume(ctx: click.Context, run_dir: Path, device: str, progress: bool | Non
             loggers: tuple[str, ...]) -> SearchResult:
     from automm.run import search as search_run
 
-    warn_ignored(ctx, ("resume", "device", "progress", "loggers"), "--resume")
+    warn_ignored(ctx, ("resume", "device", "threads", "progress", "loggers", "as_json"), "--resume")
     click.echo(f"resuming {run_dir}")
     return search_run.resume(run_dir, device=device if given(ctx, "device") else None, progress=progress,
                              on_epoch=partial(_on_epoch, run_dir, eta=Eta(None)),
@@ -297,7 +315,7 @@ def _rerun(ctx: click.Context, original: Path, out: Path, device: str, progress:
     from automm.run.layout import check_new_run
     from automm.train.bilevel import rerun_search
 
-    warn_ignored(ctx, ("rerun", "out", "device", "progress", "loggers"), "--rerun")
+    warn_ignored(ctx, ("rerun", "out", "device", "threads", "progress", "loggers", "as_json"), "--rerun")
     check_new_run(out)
     click.echo(f"repeating the search of {original} -> {out}")
     return rerun_search(original, out, device=device if given(ctx, "device") else None, progress=progress,

@@ -16,9 +16,9 @@ import click
 
 from automm import plugins
 from automm.cli import search as search_cli
-from automm.cli._run_output import echo_line, echo_next
+from automm.cli._run_output import echo_json, echo_line, echo_next, stdout_to_stderr
 from automm.cli._space_options import space_options
-from automm.cli._types import out_option, progress_flag, show_progress
+from automm.cli._types import json_option, out_option, progress_flag, show_progress
 from automm.errors import AutommError
 from automm.extras import require_ray
 from automm.train.settings import RetrainSettings
@@ -59,18 +59,17 @@ SHARED = ("strategy", "space_name", "data", "epochs", "batch_size", "device", "e
                    "then be on a filesystem every node sees.")
 @progress_flag("Progress bar over the points (default: when stderr is a terminal); one line per "
                "finished point is printed either way.")
+@json_option
 def command(grids: tuple[str, ...], seeds: str, out: Path | None, evaluate_epochs: int,
             evaluate_batch_size: int, executor: str, workers: int | None, cpus_per_trial: int,
-            gpus_per_trial: float, ray_address: str | None, progress: bool | None, **extra: Any) -> None:
+            gpus_per_trial: float, ray_address: str | None, progress: bool | None, as_json: bool,
+            **extra: Any) -> None:
     """Search and evaluate every point of a grid, each in SWEEP_DIR/points/KEY (a run directory),
     and write results.csv, results.jsonl, table.md and heatmaps into SWEEP_DIR.
 
     A point that fails is recorded with its error and the others go on; the exit status is 1
     when any failed. Running the same command again skips the finished points and continues
     the interrupted ones."""
-    from automm.sweep import executors
-    from automm.sweep.runner import run_sweep
-
     settings = {k: extra.pop(k) for k in SHARED}
     if gpus_per_trial and executor != "ray":
         raise AutommError("--gpus-per-trial applies to --executor ray (local points use --device)")
@@ -78,7 +77,32 @@ def command(grids: tuple[str, ...], seeds: str, out: Path | None, evaluate_epoch
         raise AutommError("--ray-address applies to --executor ray")
     if executor == "ray":
         require_ray()
-    sweep = _plan(settings, grids, seeds, out, evaluate_epochs, evaluate_batch_size, extra)
+    with stdout_to_stderr(as_json):
+        sweep = _plan(settings, grids, seeds, out, evaluate_epochs, evaluate_batch_size, extra)
+        rows, skipped, written = _run(sweep, executor, workers, cpus_per_trial, gpus_per_trial, ray_address,
+                                      progress)
+    failed = sum(r["status"] == "failed" for r in rows)
+    if as_json:
+        from automm.report.sweep import best_row
+        from automm.sweep.results import RESULTS_CSV, RESULTS_JSONL
+
+        echo_json("sweep", [sweep.out / RESULTS_CSV, sweep.out / RESULTS_JSONL, *written],
+                  status="failed" if failed else "finished", out=str(sweep.out), points=len(rows),
+                  finished=len(rows) - failed, failed=failed, skipped=skipped, best=best_row(rows))
+    if failed:
+        raise SystemExit(1)
+
+
+command.params[0:0] = [p for p in search_cli.command.params if p.name in SHARED]
+
+
+def _run(sweep: Sweep, executor: str, workers: int | None, cpus_per_trial: int, gpus_per_trial: float,
+         ray_address: str | None, progress: bool | None) -> tuple[list[dict[str, Any]], int, list[Path]]:
+    """Run the sweep's points on the executor and write its report: every point's row, how many
+    were finished before, the report files written."""
+    from automm.sweep import executors
+    from automm.sweep.runner import run_sweep
+
     out = sweep.out
     total = len(sweep.specs())
     if executor == "ray":
@@ -98,10 +122,7 @@ def command(grids: tuple[str, ...], seeds: str, out: Path | None, evaluate_epoch
     except KeyboardInterrupt:
         click.echo(f"automm: interrupted; run the same command to continue {out}", err=True)
         raise SystemExit(130) from None
-    _finish(out, rows, skipped)
-
-
-command.params[0:0] = [p for p in search_cli.command.params if p.name in SHARED]
+    return rows, skipped, _finish(out, rows, skipped)
 
 
 def _plan(settings: dict[str, Any], grids: tuple[str, ...], seeds: str, out: Path | None,
@@ -134,12 +155,14 @@ def _plan(settings: dict[str, Any], grids: tuple[str, ...], seeds: str, out: Pat
                  not settings["no_verify"], tuple(settings["loggers"]))
 
 
-def _finish(out: Path, rows: list[dict[str, Any]], skipped: int) -> None:
+def _finish(out: Path, rows: list[dict[str, Any]], skipped: int) -> list[Path]:
+    """Print the outcome and the next commands; write the sweep's report (its files returned)."""
     from automm.report.sweep import best_row, write_sweep_report
 
     failed = [r for r in rows if r["status"] == "failed"]
     click.echo(f"{len(rows) - len(failed)} points finished ({skipped} before this run), {len(failed)} failed")
-    for path in write_sweep_report(out):
+    written = write_sweep_report(out)
+    for path in written:
         click.echo(f"wrote {path}")
     best = best_row(rows)
     commands = [f"automm report {out}"]
@@ -147,5 +170,4 @@ def _finish(out: Path, rows: list[dict[str, Any]], skipped: int) -> None:
         arch = out / best["run_dir"] / "arch.json"
         commands += [f"automm show {arch}   # best test AUC", f"automm report {out / best['run_dir']}"]
     echo_next(commands)
-    if failed:
-        raise SystemExit(1)
+    return written

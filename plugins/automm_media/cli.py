@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from automm import plugins
-from automm.cli._types import FINITE_FLOAT, out_option, progress_flag, threads_option
+from automm.cli._run_output import echo_json
+from automm.cli._types import FINITE_FLOAT, json_option, out_option, progress_flag, threads_option
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -131,7 +131,7 @@ def summary(result: ExtractResult) -> str:
 @click.option("--ray-address", metavar="auto|HOST:PORT", help="Join this Ray cluster (with --executor ray).")
 @progress_flag("Progress bar with elapsed and remaining time (default: when stderr is a terminal); "
                "--quiet: the earlier spelling of --no-progress.", quiet=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option
 def extract_command(dataset_dirs: tuple[str, ...], out: Path, dataset: str | None, protocol: str | None,
                     train_dirs: tuple[str, ...], test_dirs: tuple[str, ...], frames: int, positions: int,
                     crop: int, min_seconds: float, backbone_specs: tuple[str, ...],
@@ -165,13 +165,11 @@ def extract_command(dataset_dirs: tuple[str, ...], out: Path, dataset: str | Non
     except UnknownLayoutError as e:
         raise UnknownLayoutError(f"{e}; pass --dataset NAME") from None
     if as_json:
-        click.echo(json.dumps({"path": str(result.path), "samples": result.samples,
-                               "extracted": result.extracted, "resumed": result.resumed,
-                               "up_to_date": result.up_to_date, "splits": result.splits,
-                               "dropped": result.dropped, "split": result.split_record,
-                               "seconds": result.seconds, "stage_seconds": result.stage_seconds,
-                               "skipped": result.skipped, "warnings": result.warnings,
-                               "source": result.source}, indent=2))
+        echo_json("extract", [result.path], path=str(result.path), samples=result.samples,
+                  extracted=result.extracted, resumed=result.resumed, up_to_date=result.up_to_date,
+                  splits=result.splits, dropped=result.dropped, split=result.split_record,
+                  seconds=result.seconds, stage_seconds=result.stage_seconds, skipped=result.skipped,
+                  warnings=result.warnings, source=result.source)
     else:
         click.echo(summary(result))
 
@@ -200,7 +198,7 @@ def threshold_note(threshold: dict[str, Any], origin: str) -> str:
               help="Where a modality's backbone weights file is now (repeatable).")
 @click.option("--image-weights", type=_FILE, help="Same as --weights image=PATH.")
 @click.option("--audio-weights", type=_FILE, help="Same as --weights audio=PATH.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@json_option
 @click.pass_context
 def predict_command(ctx: click.Context, paths: tuple[str, ...], model_file: str | None, threshold: str | None,
                     device: str, weights_specs: tuple[str, ...], image_weights: str | None,
@@ -237,9 +235,11 @@ def predict_command(ctx: click.Context, paths: tuple[str, ...], model_file: str 
         chosen = (operating_threshold(threshold or "eer", recorded, str(model.metrics_file))
                   if threshold is not None or recorded else None)
     results = predict_videos(model.score, videos, None if chosen is None else chosen["value"])
+    failed = any("error" in r for r in results)
     if as_json:
-        click.echo(json.dumps({"model": origin, "backbones": {m: r["weights"] for m, r in backbones.items()},
-                               "threshold": chosen, "predictions": results}, indent=2))
+        echo_json("predict", status="failed" if failed else "finished", model=origin,
+                  backbones={m: r["weights"] for m, r in backbones.items()}, threshold=chosen,
+                  predictions=results)
     else:
         click.echo(backbone_note({"backbones": backbones}), err=True)
         click.echo(threshold_note(chosen, model.description["evaluation"]["dir"] if model_file else origin)
@@ -251,7 +251,7 @@ def predict_command(ctx: click.Context, paths: tuple[str, ...], model_file: str 
                 click.echo(f"automm: error: {r['video']}: {r['error']}", err=True)
             else:
                 click.echo(f"{r['p_fake']:.4f}  " + (f"{r['label']}  " if "label" in r else "") + r["video"])
-    if any("error" in r for r in results):
+    if failed:
         ctx.exit(1)
 
 

@@ -38,12 +38,29 @@ def rows(sweep_dir: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def local_sweep(cache_dir, tiny_args, tmp_path_factory) -> Path:
-    """A 2x2 grid on two local worker processes."""
+def local_sweep_json(cache_dir, tiny_args, tmp_path_factory) -> tuple[Path, dict[str, Any]]:
+    """A 2x2 grid on two local worker processes, and its ``--json`` object."""
     out = tmp_path_factory.mktemp("sweep") / "local"
-    result = CliRunner().invoke(cli, sweep_args(cache_dir, out, tiny_args, "--workers", "2"))
+    result = CliRunner().invoke(cli, sweep_args(cache_dir, out, tiny_args, "--workers", "2", "--json"))
     assert result.exit_code == 0, result.output
-    return out
+    return out, json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def local_sweep(local_sweep_json) -> Path:
+    """The directory of the 2x2 grid."""
+    return local_sweep_json[0]
+
+
+def test_json_object_names_the_files_and_the_best_point(local_sweep_json):
+    out, doc = local_sweep_json
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert doc["command"] == "sweep" and doc["status"] == "finished" and doc["out"] == str(out)
+    assert (doc["points"], doc["finished"], doc["failed"], doc["skipped"]) == (4, 4, 0, 0)
+    assert doc["best"] == max(records, key=lambda r: r["test_auc"])
+    assert {str(out / n) for n in ("results.csv", "results.jsonl", "table.md", "heatmap-auc.png")} <= set(
+        doc["files"])
+    assert all(Path(f).is_file() for f in doc["files"])
 
 
 def test_a_local_2x2_grid_writes_one_row_per_point(local_sweep):

@@ -112,7 +112,7 @@ def runs(tmp_path) -> Path:
 
 def test_the_leaderboard_lists_every_run_with_its_status(runs):
     with owned(runs / "busy"):
-        rows = json.loads(invoke("runs", runs, "--json").output)
+        rows = json.loads(invoke("runs", runs, "--json").output)["runs"]
     status = {r["run"]: (r["kind"], r["status"]) for r in rows}
     assert status == {"busy": ("search", "running"), "done": ("search", "finished"),
                       "done/eval": ("evaluation", "finished"), "nan": ("search", "failed"),
@@ -127,7 +127,7 @@ def test_the_leaderboard_sorts_by_any_column(runs):
     shutil.copytree(runs / "done", runs / "better")
     metrics = json.loads((runs / "better" / "eval" / "metrics.json").read_text())
     (runs / "better" / "eval" / "metrics.json").write_text(json.dumps({**metrics, "test_auc": 0.9}))
-    rows = json.loads(invoke("runs", runs, "--json", "--sort", "test_auc", "--reverse").output)
+    rows = json.loads(invoke("runs", runs, "--json", "--sort", "test_auc", "--reverse").output)["runs"]
     assert [r["run"] for r in rows][:4] == ["better", "better/eval", "done", "done/eval"]
     assert all(r["test_auc"] is None for r in rows[4:])
     table = invoke("runs", runs, "--sort", "status").output.splitlines()
