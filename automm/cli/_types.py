@@ -116,3 +116,24 @@ json_option = click.option(
     help="Print one JSON object on stdout at the end (its keys: docs/formats.md, Command output); "
          "everything else goes to stderr.")
 """``--json``: the verb prints :func:`echo_json`'s object and nothing else on stdout."""
+
+
+def _legacy_resume(ctx: click.Context, param: click.Parameter, value: str | None) -> bool | Path:
+    if value is None:
+        return False
+    if value == "":
+        return True
+    click.echo(f"automm: warning: --resume RUN_DIR is deprecated; write --out {value} --resume", err=True)
+    return Path(value)
+
+
+def resume_option(what: str, *, legacy_dir: bool = False) -> Any:
+    """``--resume``, on every verb a flag: continue the interrupted ``what`` in ``--out`` with
+    its recorded settings. ``legacy_dir``: ``--resume DIR`` (the earlier spelling) still works,
+    with a deprecation line; the value is then that DIR (a :class:`Path`), else True or False."""
+    help = f"Continue the interrupted {what} in --out (its recorded settings)."
+    if not legacy_dir:
+        return click.option("--resume", is_flag=True, help=help)
+    return click.option("--resume", is_flag=False, flag_value="", default=None, metavar="",
+                        callback=_legacy_resume,
+                        help=help + " `--resume RUN_DIR`: the earlier spelling of --out RUN_DIR --resume.")

@@ -27,6 +27,7 @@ from automm.cli._types import (
     no_verify_option,
     out_option,
     progress_option,
+    resume_option,
     threads_option,
 )
 from automm.ir import Architecture, load_architecture
@@ -151,7 +152,7 @@ def _threshold_rows(thresholds: Mapping[str, Any] | None) -> list[tuple[str, Any
               help="Also score the test split with each modality removed (zeroed; training mean) and "
                    "with Gaussian noise of 0.5, 1 and 2 training standard deviations: robustness.json "
                    "and robustness.png.")
-@click.option("--resume", is_flag=True, help="Continue an interrupted evaluation in --out.")
+@resume_option("evaluation")
 @click.option("--force", is_flag=True, help="Replace the evaluation --out already holds (without it, "
                                             "such an --out is refused).")
 @click.option("--rerun", type=click.Path(file_okay=False, exists=True, path_type=Path), metavar="EVAL_DIR",

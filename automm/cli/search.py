@@ -40,6 +40,7 @@ from automm.cli._types import (
     option_type,
     out_option,
     progress_option,
+    resume_option,
     threads_option,
 )
 from automm.errors import AutommError
@@ -214,8 +215,7 @@ def _print_result(result: SearchResult) -> None:
 @click.option("--select", type=click.Choice(SELECTS), default=None, help=SELECT_HELP)
 @click.option("--compile", is_flag=True, help="torch.compile the supernet's training steps (fewer kernel "
               "launches on a GPU; single-path strategies then run the full mixture).")
-@click.option("--resume", type=click.Path(file_okay=False, path_type=Path), metavar="RUN_DIR",
-              help="Continue the interrupted search in RUN_DIR with its recorded settings.")
+@resume_option("search", legacy_dir=True)
 @logger_option
 @click.option("--rerun", type=click.Path(file_okay=False, exists=True, path_type=Path), metavar="RUN_DIR",
               help="Repeat the finished search of RUN_DIR from the settings its arch.json records, into "
@@ -226,20 +226,26 @@ def _print_result(result: SearchResult) -> None:
 @click.pass_context
 def command(ctx: click.Context, strategy: str, space_name: str, data: str | None, out: Path | None,
             seed: int, epochs: int, batch_size: int, device: str, threads: int | None, entropy_tol: float,
-            patience: int, resume: Path | None, rerun: Path | None, loggers: tuple[str, ...],
+            patience: int, resume: bool | Path, rerun: Path | None, loggers: tuple[str, ...],
             progress: bool | None, no_verify: bool, as_json: bool, **extra: Any) -> None:
     """Search an architecture and write RUN_DIR/arch.json (plus metrics.jsonl and checkpoint.pt).
 
     RUN_DIR is owned by one process at a time (a lock file beside it)."""
-    if resume is not None and rerun is not None:
+    if isinstance(resume, Path):
+        if out is not None and out != resume:
+            raise click.UsageError("--resume RUN_DIR and --out: give one directory (--out RUN_DIR --resume)")
+        out, resume = resume, True
+    if resume and rerun is not None:
         raise click.UsageError("--resume and --rerun: give one")
+    if resume and out is None:
+        raise click.UsageError("--resume continues the search in --out: give --out RUN_DIR")
     if rerun is not None and out is None:
         out = fresh_dir(rerun.with_name(f"{rerun.name}-rerun"))
-    run_dir = resume or out or _default_run_dir(strategy)
+    run_dir = out or _default_run_dir(strategy)
     with stdout_to_stderr(as_json):
         try:
             with owned(run_dir):
-                if resume is not None:
+                if resume:
                     result = _resume(ctx, run_dir, device, progress, loggers)
                 elif rerun is not None:
                     result = _rerun(ctx, rerun, run_dir, device, progress, loggers)
@@ -247,7 +253,8 @@ def command(ctx: click.Context, strategy: str, space_name: str, data: str | None
                     result = _start(strategy, space_name, data, run_dir, seed, epochs, batch_size, device,
                                     entropy_tol, patience, progress, not no_verify, loggers, extra)
         except KeyboardInterrupt:
-            click.echo(f"automm: interrupted; continue with: automm search --resume {run_dir}", err=True)
+            click.echo(f"automm: interrupted; continue with: automm search --out {run_dir} --resume",
+                       err=True)
             sys.exit(130)
         _print_result(result)
     if as_json:
@@ -303,7 +310,7 @@ def _resume(ctx: click.Context, run_dir: Path, device: str, progress: bool | Non
             loggers: tuple[str, ...]) -> SearchResult:
     from automm.run import search as search_run
 
-    warn_ignored(ctx, ("resume", "device", "threads", "progress", "loggers", "as_json"), "--resume")
+    warn_ignored(ctx, ("resume", "out", "device", "threads", "progress", "loggers", "as_json"), "--resume")
     click.echo(f"resuming {run_dir}")
     return search_run.resume(run_dir, device=device if given(ctx, "device") else None, progress=progress,
                              on_epoch=partial(_on_epoch, run_dir, eta=Eta(None)),

@@ -18,7 +18,7 @@ from automm import plugins
 from automm.cli import search as search_cli
 from automm.cli._run_output import echo_json, echo_line, echo_next, stdout_to_stderr
 from automm.cli._space_options import space_options
-from automm.cli._types import json_option, out_option, progress_flag, show_progress
+from automm.cli._types import json_option, out_option, progress_flag, resume_option, show_progress
 from automm.errors import AutommError
 from automm.extras import require_ray
 from automm.train.settings import RetrainSettings
@@ -38,9 +38,8 @@ SHARED = ("strategy", "space_name", "data", "epochs", "batch_size", "device", "e
                    "+-joined names: ops=sum+concat-fc,sum.")
 @click.option("--seeds", default="0", show_default=True, metavar="S1,S2,...",
               help="Seeds of every grid point (search and evaluation); one more axis.")
-@out_option(
-              "Sweep directory (default: sweeps/STRATEGY-AXES). Running the same command again "
-                   "continues it.")
+@out_option("Sweep directory (default: sweeps/STRATEGY-AXES).")
+@resume_option("sweep")
 @click.option("--evaluate-epochs", type=click.IntRange(1), default=RetrainSettings.epochs, show_default=True,
               help="Epochs of each point's evaluation (retraining).")
 @click.option("--evaluate-batch-size", type=click.IntRange(1), default=RetrainSettings.batch_size,
@@ -60,7 +59,7 @@ SHARED = ("strategy", "space_name", "data", "epochs", "batch_size", "device", "e
 @progress_flag("Progress bar over the points (default: when stderr is a terminal); one line per "
                "finished point is printed either way.")
 @json_option
-def command(grids: tuple[str, ...], seeds: str, out: Path | None, evaluate_epochs: int,
+def command(grids: tuple[str, ...], seeds: str, out: Path | None, resume: bool, evaluate_epochs: int,
             evaluate_batch_size: int, executor: str, workers: int | None, cpus_per_trial: int,
             gpus_per_trial: float, ray_address: str | None, progress: bool | None, as_json: bool,
             **extra: Any) -> None:
@@ -68,8 +67,8 @@ def command(grids: tuple[str, ...], seeds: str, out: Path | None, evaluate_epoch
     and write results.csv, results.jsonl, table.md and heatmaps into SWEEP_DIR.
 
     A point that fails is recorded with its error and the others go on; the exit status is 1
-    when any failed. Running the same command again skips the finished points and continues
-    the interrupted ones."""
+    when any failed. The same command with --resume skips the finished points, continues the
+    interrupted ones and runs those of values added to an axis."""
     settings = {k: extra.pop(k) for k in SHARED}
     if gpus_per_trial and executor != "ray":
         raise AutommError("--gpus-per-trial applies to --executor ray (local points use --device)")
@@ -79,6 +78,7 @@ def command(grids: tuple[str, ...], seeds: str, out: Path | None, evaluate_epoch
         require_ray()
     with stdout_to_stderr(as_json):
         sweep = _plan(settings, grids, seeds, out, evaluate_epochs, evaluate_batch_size, extra)
+        _check_resume(sweep.out, resume)
         rows, skipped, written = _run(sweep, executor, workers, cpus_per_trial, gpus_per_trial, ray_address,
                                       progress)
     failed = sum(r["status"] == "failed" for r in rows)
@@ -94,6 +94,17 @@ def command(grids: tuple[str, ...], seeds: str, out: Path | None, evaluate_epoch
 
 
 command.params[0:0] = [p for p in search_cli.command.params if p.name in SHARED]
+
+
+def _check_resume(out: Path, resume: bool) -> None:
+    """``--resume`` needs a sweep in ``out``; continuing one without it is deprecated (a warning)."""
+    from automm.sweep.results import is_sweep_dir
+
+    if resume and not is_sweep_dir(out):
+        raise AutommError(f"{out}: holds no sweep to resume; drop --resume to start one")
+    if not resume and is_sweep_dir(out):
+        click.echo(f"automm: warning: {out} holds a sweep: continuing it; without --resume this is "
+                   "deprecated (add --resume)", err=True)
 
 
 def _run(sweep: Sweep, executor: str, workers: int | None, cpus_per_trial: int, gpus_per_trial: float,
@@ -120,7 +131,7 @@ def _run(sweep: Sweep, executor: str, workers: int | None, cpus_per_trial: int, 
         rows, skipped = run_sweep(sweep, run, threads=cpus_per_trial, progress=show_progress(progress),
                                   echo=echo_line)
     except KeyboardInterrupt:
-        click.echo(f"automm: interrupted; run the same command to continue {out}", err=True)
+        click.echo(f"automm: interrupted; run the same command with --resume to continue {out}", err=True)
         raise SystemExit(130) from None
     return rows, skipped, _finish(out, rows, skipped)
 

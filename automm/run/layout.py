@@ -18,7 +18,7 @@ def check_new_run(out: Path, *, resumable: bool = True) -> None:
     """Refuse a run directory that already holds a search (one line; ``resumable``: the command
     has ``--resume``)."""
     if (out / CHECKPOINT).exists() or (out / ARCH).exists():
-        resume = f"continue it with --resume {out} or " if resumable else ""
+        resume = f"continue it with --out {out} --resume or " if resumable else ""
         raise AutommError(f"{out}: already holds a search; {resume}choose another --out")
 
 

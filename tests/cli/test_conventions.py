@@ -71,3 +71,26 @@ def test_threads_sets_torch_threads(tmp_path) -> None:
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def _stderr_lines(*args: object) -> list[str]:
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code == 2, result.output
+    return result.stderr.splitlines()
+
+
+def test_resume_is_a_flag_continuing_out_and_the_old_search_spelling_still_works(tmp_path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    new = _stderr_lines("search", "--out", run, "--resume")
+    old = _stderr_lines("search", "--resume", run)
+    assert old == [f"automm: warning: --resume RUN_DIR is deprecated; write --out {run} --resume", *new]
+    assert new[-1].startswith(f"automm: error: {run / 'checkpoint.pt'}: unreadable checkpoint")
+    assert "give --out RUN_DIR" in _stderr_lines("search", "--resume")[-1]
+
+
+def test_sweep_resume_needs_a_sweep(cache_dir, tmp_path) -> None:
+    lines = _stderr_lines("sweep", "--data", cache_dir, "-o", tmp_path / "s", "--grid", "temperature=5",
+                          "--resume")
+    assert lines == [f"automm: error: {tmp_path / 's'}: holds no sweep to resume; drop --resume to start one"]

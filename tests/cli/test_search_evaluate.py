@@ -175,7 +175,7 @@ def test_resume_after_a_kill_gives_the_uninterrupted_result(cache_dir: Path, tin
     assert not (run / "arch.json").exists()
     assert torch.load(run / "checkpoint.pt", weights_only=True)["epoch"] < 3
 
-    resumed = _run("search", "--resume", run)
+    resumed = _run("search", "--out", run, "--resume")
     assert resumed.exit_code == 0, resumed.output
     assert _run(*args, "--out", reference).exit_code == 0
     a, b = load_architecture(run / "arch.json"), load_architecture(reference / "arch.json")

@@ -136,8 +136,9 @@ def test_a_sweep_killed_midway_resumes_to_the_same_rows(local_sweep, cache_dir, 
     wait_for_lock_holders_to_exit(out / "points")
     before = rows(out)
     assert 1 <= len(before) < 4, "the sweep was not killed mid-way"
-    result = CliRunner().invoke(cli, sweep_args(cache_dir, out, tiny_args, "--workers", "1"))
+    result = CliRunner().invoke(cli, sweep_args(cache_dir, out, tiny_args, "--workers", "1", "--resume"))
     assert result.exit_code == 0, result.output
+    assert "deprecated" not in result.stderr
     assert f"4 points finished ({len(before)} before this run), 0 failed" in result.output
     assert rows(out) == rows(local_sweep)
 
@@ -195,6 +196,7 @@ def test_rerunning_with_other_settings_is_refused(local_sweep, cache_dir, tiny_a
     args = sweep_args(cache_dir, local_sweep, tiny_args)
     result = CliRunner().invoke(cli, [*args[:-len(tiny_args)], "--C", "8", *tiny_args[2:]])
     assert result.exit_code == 2
+    assert "holds a sweep: continuing it; without --resume this is deprecated" in result.stderr
     assert "holds a sweep with other settings (config differ)" in result.output
 
 
