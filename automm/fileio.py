@@ -10,6 +10,7 @@ import re
 import shutil
 import stat
 import tempfile
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -304,6 +305,16 @@ def read_json(path: str | os.PathLike[str], error: type[AutommError] = AutommErr
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+@contextmanager
+def quiet_loader() -> Iterator[None]:
+    """Silence library warnings while a library (torch, safetensors, numpy, PyAV, onnxruntime)
+    parses a user file: what a file holds is automm's to report, in its own one line, never a
+    library's warning printed before (or instead of) it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 CACHE_ENV = "AUTOMM_CACHE_DIR"

@@ -26,7 +26,7 @@ import torch
 
 from automm.data.manifest import check_manifest, check_samples
 from automm.errors import CacheError
-from automm.fileio import atomic_path, read_json, write_json
+from automm.fileio import atomic_path, quiet_loader, read_json, write_json
 from automm.locking import owned
 
 FORMAT = "automm.cache/1"
@@ -205,7 +205,8 @@ def _load_tap(file: Path, name: str, shape: tuple[int, ...]) -> tuple[np.ndarray
     if not stat.S_ISREG(mode):
         raise CacheError(f"{file}: tap {name!r} is not a regular file")
     try:
-        arr = np.load(file, mmap_mode="r", allow_pickle=False)
+        with quiet_loader():
+            arr = np.load(file, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         reason = (str(exc).splitlines() or ["empty or truncated file"])[0][:200]
         raise CacheError(f"{file}: cannot read tap {name!r}: {reason}") from None

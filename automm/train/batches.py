@@ -6,7 +6,7 @@ fits; on the CPU (and on a GPU otherwise), rows gathered from the memory-mapped 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -94,6 +94,20 @@ class SplitData:
         """Yield ``(taps, labels, positions)`` batches (see :meth:`order`)."""
         for positions in self.order(batch_size, generator, train):
             yield *self.get(positions), positions
+
+
+MIN_SPLIT_SAMPLES = 2
+"""Fewest samples of a split a run trains on or selects with (``train``, ``val``): batch norm
+trains on two, and one validation sample cannot rank architectures or epochs."""
+
+
+def require_split_sizes(cache: FeatureCache, data: Mapping[str, SplitData], splits: Sequence[str]) -> None:
+    """Raise :class:`CacheError` naming the cache when a split of ``splits`` holds fewer than
+    :data:`MIN_SPLIT_SAMPLES` samples (the same check for search and evaluate, verified or not)."""
+    for name in splits:
+        if len(data[name]) < MIN_SPLIT_SAMPLES:
+            raise CacheError(f"{cache.path}: the {name!r} split needs at least {MIN_SPLIT_SAMPLES} samples "
+                             f"(it has {len(data[name])})")
 
 
 def load_splits(cache: FeatureCache, splits: Sequence[str], taps: Sequence[str],

@@ -53,7 +53,7 @@ from automm.provenance import now, provenance, recorded_settings
 from automm.run.layout import ARCH, CHECKPOINT, METRICS
 from automm.run.result import search_architecture
 from automm.strategy.base import Strategy, adam
-from automm.train.batches import SplitData, load_splits
+from automm.train.batches import SplitData, load_splits, require_split_sizes
 from automm.train.checkpoint import (
     check_state,
     load_checkpoint,
@@ -235,9 +235,7 @@ class _Search:
         self.loggers = loggers if loggers is not None else Loggers()
         self.device = resolve_device(settings.device)
         self.data = load_splits(cache, ("train", "val"), space.taps, self.device, balance=settings.balance)
-        for split in self.data.values():
-            if split.num_batches(settings.batch_size, train=True) == 0:
-                raise CacheError(f"{cache.path}: the {split.split!r} split needs at least 2 samples")
+        require_split_sizes(cache, self.data, ("train", "val"))
         seed_everything(settings.seed)
         self.network = FusionNetwork(space).to(self.device)
         self.logits = {k: nn.Parameter(v.detach().to(self.device))

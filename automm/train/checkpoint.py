@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from automm.errors import AutommError
-from automm.fileio import atomic_path
+from automm.fileio import atomic_path, quiet_loader
 
 FORMAT = "automm.checkpoint/1"
 
@@ -35,7 +35,8 @@ def load_checkpoint(path: str | os.PathLike[str], kind: str) -> dict[str, Any]:
     if not stat.S_ISREG(p.stat().st_mode):
         raise AutommError(f"{p}: not a regular file")
     try:
-        state = torch.load(p, map_location="cpu", weights_only=True)
+        with quiet_loader():
+            state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception:  # torch raises many types for corrupt or unsafe files
         # (its own message suggests turning the safe loader off, which would unpickle the file: never)
         raise AutommError(f"{p}: unreadable checkpoint (corrupt, truncated, or holding objects "

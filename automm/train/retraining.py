@@ -48,7 +48,7 @@ from automm.report.source import describe_source
 from automm.run.layout import CHECKPOINT
 from automm.strategy.base import adam
 from automm.train.balance import class_counts
-from automm.train.batches import load_splits
+from automm.train.batches import load_splits, require_split_sizes
 from automm.train.bootstrap import Bootstrap, distinguishable_from_chance
 from automm.train.breakdown import GROUP_KEYS, breakdown, dataset_layouts
 from automm.train.checkpoint import (
@@ -122,8 +122,7 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
     space = build_space_for(arch)
     device = resolve_device(settings.device)
     data = load_splits(cache, ("train", "val", "test"), space.taps, device, balance=settings.balance)
-    if data["train"].num_batches(settings.batch_size, train=True) == 0:
-        raise CacheError(f"{cache.path}: the 'train' split needs at least 2 samples")
+    require_split_sizes(cache, data, ("train", "val"))
     seed_everything(settings.seed)
     network = FusionNetwork(space, arch, dropout=settings.dropout).to(device)
     optimizer = adam(network.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
@@ -158,6 +157,7 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
         epoch, history, best = state["epoch"], list(state["history"]), state["best"]
         best_state, clock = state["best_network"], Stopwatch(state["seconds"])
         started = state.get("started", started)
+        write_jsonl(out / "history.jsonl", history)  # a kill may have come between the two writes
     out.mkdir(parents=True, exist_ok=True)
     train, val = data["train"], data["val"]
     run_bar = RunProgress(settings.epochs, epoch, progress)

@@ -12,7 +12,7 @@ import numpy as np
 from av.audio.resampler import AudioResampler
 
 from automm.errors import DataError
-from automm.fileio import not_regular
+from automm.fileio import not_regular, quiet_loader
 
 SAMPLE_RATE = 16000
 SILENCE_RMS = 1e-4
@@ -44,7 +44,8 @@ def _open(path: str | os.PathLike[str]) -> Iterator[av.container.InputContainer]
     if problem is not None:
         raise SkipVideo("unreadable", problem)
     try:
-        container = av.open(str(path))
+        with quiet_loader():
+            container = av.open(str(path))
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise SkipVideo("unreadable", f"cannot open: {exc}") from None
     try:

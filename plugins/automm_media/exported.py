@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import torch
 
 from automm.deploy import EXTRA_FILE, METADATA_NAME, check_description
 from automm.errors import AutommError, DataError
+from automm.fileio import quiet_loader
 from automm.train.device import resolve_device
 from automm_media.predict import check_finite_weights
 from automm_media.preprocess import Preprocessor
@@ -66,8 +66,7 @@ class ExportedDetector:
 
     def _load_torchscript(self) -> str | None:
         extra = {EXTRA_FILE: ""}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit's notice
+        with quiet_loader():
             self._module = torch.jit.load(str(self.path), map_location=self.device, _extra_files=extra)
         self._module.eval()
         check_finite_weights(self._module.state_dict().items(), self.path)
@@ -88,8 +87,23 @@ class ExportedDetector:
                                   "(install onnxruntime-gpu)")
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        self._session = onnxruntime.InferenceSession(str(self.path), options, providers=providers)
+        with quiet_loader():
+            self._session = onnxruntime.InferenceSession(str(self.path), options, providers=providers)
+        check_finite_weights(self._onnx_weights(), self.path)
         return self._session.get_modelmeta().custom_metadata_map.get(METADATA_NAME)
+
+    def _onnx_weights(self) -> Iterator[tuple[str, torch.Tensor]]:
+        """The initializers (weights) of the ONNX file; none without the ``onnx`` package (an
+        onnxruntime-only install), where a NaN score is still refused per video."""
+        try:
+            import onnx
+            from onnx import numpy_helper
+        except ImportError:
+            return
+        with quiet_loader():
+            graph = onnx.load(str(self.path)).graph
+        for init in graph.initializer:
+            yield init.name, torch.as_tensor(np.array(numpy_helper.to_array(init)))
 
     @torch.inference_mode()
     def run(self, inputs: Sequence[torch.Tensor]) -> np.ndarray:

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from automm.errors import ArchitectureError, DataError
-from automm.fileio import read_json
+from automm.fileio import quiet_loader, read_json
 from automm.ir import build_space_for, load_architecture
 from automm.nn.network import FusionNetwork
 from automm.train.device import resolve_device
@@ -91,7 +91,8 @@ class Predictor:
         try:
             from safetensors.torch import load_file
 
-            state = load_file(str(weights_file))
+            with quiet_loader():
+                state = load_file(str(weights_file))
         except FileNotFoundError:
             hint = (f"; the model is in the evaluation directory: automm predict {root / 'eval'} ..."
                     if (root / "eval" / "model.safetensors").is_file() else

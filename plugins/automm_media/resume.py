@@ -14,7 +14,7 @@ import numpy as np
 
 from automm.data import FeatureCache
 from automm.errors import CacheError, DataError
-from automm.fileio import atomic_path, read_json, write_json
+from automm.fileio import atomic_path, quiet_loader, read_json, write_json
 from automm_media.decode import SkipVideo
 from automm_media.extractor import FeatureExtractor
 from automm_media.planning import Job
@@ -103,7 +103,7 @@ def _save_features(path: Path, features: dict[str, np.ndarray]) -> None:
 def load_features(path: Path) -> dict[str, np.ndarray] | None:
     """The features in a partial file; None when it is damaged."""
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with quiet_loader(), np.load(path, allow_pickle=False) as z:
             return {k.replace("__", "/"): z[k] for k in z.files}
     except (OSError, ValueError, EOFError):
         return None  # damaged partial file: extract again

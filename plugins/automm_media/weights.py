@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from automm.errors import DataError
-from automm.fileio import atomic_path, not_regular
+from automm.fileio import atomic_path, not_regular, quiet_loader
 
 STAGE_WIDTHS = (64, 128, 256, 512)
 NESTED = ("state_dict", "model", "model_state_dict", "net")
@@ -49,12 +49,13 @@ def load_state_dict_file(path: str | os.PathLike[str]) -> State:
     if problem:
         raise DataError(f"{p}: cannot read weights: {problem}")
     try:
-        if p.suffix == ".safetensors":
-            from safetensors.torch import load_file
+        with quiet_loader():
+            if p.suffix == ".safetensors":
+                from safetensors.torch import load_file
 
-            state = load_file(str(p))
-        else:
-            state = torch.load(p, map_location="cpu", weights_only=True)
+                state = load_file(str(p))
+            else:
+                state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # any parse failure of a user file is one clear error
         raise DataError(f"{p}: cannot read weights: {type(exc).__name__}: {exc}") from None
     while isinstance(state, Mapping):  # a state dict holds tensors only: a mapping in it is a checkpoint's

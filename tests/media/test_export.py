@@ -200,3 +200,34 @@ def test_the_pooling_matrix_is_adaptive_average_pooling():
     for size in (1, 4, 16, 75, 100):
         want = torch.nn.functional.adaptive_avg_pool1d(x, size)
         torch.testing.assert_close(x @ pooling_matrix(75, size), want)
+
+
+def _nan_weights(fmt: str, src: Path, dst: Path) -> None:
+    """Copy the exported detector ``src`` to ``dst`` with every floating-point weight NaN."""
+    if fmt == "onnx":
+        import onnx
+        from onnx import numpy_helper
+
+        model = onnx.load(str(src))
+        for init in model.graph.initializer:
+            arr = numpy_helper.to_array(init)
+            if arr.dtype.kind == "f":
+                init.CopyFrom(numpy_helper.from_array(np.full_like(arr, np.nan), init.name))
+        onnx.save(model, str(dst))
+    else:
+        extra = {"automm.json": ""}
+        module = torch.jit.load(str(src), _extra_files=extra)
+        with torch.no_grad():
+            for p in module.parameters():
+                p.fill_(float("nan"))
+        torch.jit.save(module, str(dst), _extra_files=extra)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_exported_detector_with_nan_weights_is_refused(fmt, exported, videos, tmp_path):
+    bad = tmp_path / FORMATS[fmt]
+    _nan_weights(fmt, exported[fmt], bad)
+    res = invoke("predict", "--model", bad, videos[0], "--device", "cpu")
+    assert res.exit_code == 2 and "nan" not in res.stdout.lower(), res.output
+    assert res.stderr.strip().splitlines() == [res.stderr.strip()] and f"{bad}: " in res.stderr
+    assert "NaN or infinite" in res.stderr

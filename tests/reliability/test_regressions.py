@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -21,7 +24,7 @@ from faults import (
 )
 from faults import expect_clean as assert_clean
 
-from automm.data import FeatureCache
+from automm.data import FeatureCache, write_cache
 from automm.errors import CacheError
 from automm.report import write_report
 
@@ -132,6 +135,27 @@ def test_half_deleted_cache_is_detected(copy, tiny):
     assert_clean(["search", "--data", cache, "--out", cache.parent / "r", *tiny], "audio_4.npy",
                  "half-deleted")
 
+
+@pytest.mark.parametrize("verify", [[], ["--no-verify"]])
+def test_search_and_evaluate_need_the_same_split_sizes_verified_or_not(copy, tiny, verify):
+    cache = copy("cache")
+    run = copy("run")
+
+    def one_validation_sample(manifest):
+        val = [s for s in manifest["samples"] if s["split"] == "val"]
+        for s in val[1:]:
+            s["split"] = "train"
+        return manifest
+
+    rewrite_json(cache / "manifest.json", one_validation_sample)
+    if not verify:  # a consistent cache: its fingerprint covers the splits
+        c = FeatureCache.open(cache, verify=False)
+        write_cache(cache, {t: np.asarray(a) for t, a in c.arrays.items()}, c.samples, classes=c.classes)
+    fragment = "the 'val' split needs at least 2 samples (it has 1)"
+    assert_clean(["search", "--data", cache, "--out", cache.parent / "r", *tiny, *verify], fragment)
+    assert_clean(["evaluate", run / "arch.json", "--data", cache, "--out", cache.parent / "e", "--epochs", 1,
+                  *verify], fragment)
+
 # -- checkpoints ------------------------------------------------------------------------
 
 
@@ -179,6 +203,18 @@ def test_unsafe_checkpoint_message_never_suggests_unpickling(copy):
     torch.save({"format": "automm.checkpoint/1", "payload": Payload()}, run / "eval" / "checkpoint.pt")
     stderr = assert_clean(_resume(run, run / "eval"), "unreadable checkpoint")
     assert "weights_only" not in stderr
+
+
+def test_a_raw_pickle_checkpoint_gives_automm_s_line_and_no_library_warning(copy):
+    """torch warns about the pickle protocol before failing; only automm's line may show (run in
+    a subprocess: pytest would capture the warning)."""
+    run = copy("run")
+    (run / "eval" / "checkpoint.pt").write_bytes(pickle.dumps({"epoch": 1}, protocol=4))
+    proc = subprocess.run([sys.executable, "-m", "automm", *map(str, _resume(run, run / "eval"))],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert proc.stderr.splitlines()[-1].startswith("automm: error: ")
+    assert "unreadable checkpoint" in proc.stderr and "Warning" not in proc.stderr, proc.stderr
 
 # -- options and output paths -----------------------------------------------------------
 
