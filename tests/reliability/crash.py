@@ -15,17 +15,18 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 
-def crash_matrix(args: Sequence[Any], *, cwd: Path | None = None, limit: int = 100) -> Iterator[int]:
-    """Run ``automm ARGS`` killed at write point 1, 2, ... in turn, yielding each N after the kill
-    (the caller checks and repairs the state, e.g. by resuming); stop when a run completes (after
-    asserting it exited 0)."""
+def crash_matrix(args: Sequence[Any], *, setup: Callable[[], Any] = lambda: None, limit: int = 100
+                 ) -> Iterator[int]:
+    """Run ``automm ARGS`` killed at write point 1, 2, ... in turn (each after ``setup()``), yielding
+    each N after the kill (the caller checks and repairs the state, e.g. by resuming, and cleans
+    up); stop when a run completes (after asserting it exited 0)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for n in range(1, limit + 1):
-        proc = subprocess.run([sys.executable, __file__, str(n), *map(str, args)], cwd=cwd, env=env,
+        setup()
+        proc = subprocess.run([sys.executable, __file__, str(n), *map(str, args)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=600)
         if proc.returncode != -signal.SIGKILL:
             assert proc.returncode == 0, f"write point {n}: {proc.stderr}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,40 @@ def test_evaluate_killed_at_each_write_point_resumes_to_the_uninterrupted_result
         shutil.rmtree(out)
         points = n
     assert points >= 6  # two checkpoints and histories, the results, the directory swap
+
+
+def cache_content(cache: Path) -> dict:
+    """A feature cache's manifest (times left out) and tap bytes."""
+    manifest = json.loads((cache / "manifest.json").read_text())
+    manifest["source"].pop("seconds", None)
+    return {"manifest": manifest, "files": sorted(p.name for p in cache.iterdir()),
+            "taps": {p.name: p.read_bytes() for p in sorted(cache.glob("*.npy"))}}
+
+
+@pytest.mark.slow
+def test_extract_replacing_a_cache_killed_at_each_write_point_ends_as_an_uninterrupted_run(tmp_path):
+    sys.path.insert(0, str(Path(__file__).parents[1] / "media"))
+    from videokit import face_frames, speech, write_video
+
+    data = tmp_path / "data"
+    for i, rel in enumerate(("real/alice/a.mp4", "real/bob/b.mp4", "fake/carol/c.mp4", "fake/dave/d.mp4")):
+        write_video(data / rel, face_frames(15, i), speech(1.5, i), fps=10)
+    (data / "fake/erin").mkdir()
+    (data / "fake/erin/broken.mp4").write_bytes(b"not a video")  # a skip record, written too
+    args = ["extract", data, "--frames", 2, "--crop", 64, "--backbone", "audio=none", "--no-progress",
+            "--split", "random"]
+    replacing = [*args, "--positions", 2]  # other settings: the cache is replaced
+    assert run_cli([*replacing, "--out", tmp_path / "reference"], allow_success=True).kind == ACCEPTED
+    want = cache_content(tmp_path / "reference")
+    old = tmp_path / "old"
+    assert run_cli([*args, "--positions", 4, "--out", old], allow_success=True).kind == ACCEPTED
+    out = tmp_path / "cache"
+    points = 0
+    for n in crash_matrix([*replacing, "--out", out], setup=lambda: shutil.copytree(old, out)):
+        rerun = run_cli([*replacing, "--out", out], allow_success=True)
+        assert rerun.kind == ACCEPTED, (n, rerun)
+        assert cache_content(out) == want, f"killed at write point {n}"
+        assert leftovers(tmp_path, out) == [] and not lock_path(out).exists(), (n, leftovers(tmp_path, out))
+        shutil.rmtree(out)
+        points = n
+    assert points >= 7  # five partial results, the manifest, the directory swap
