@@ -113,6 +113,7 @@ def _run(sweep: Sweep, executor: str, workers: int | None, cpus_per_trial: int, 
     were finished before, the report files written."""
     from automm.sweep import executors
     from automm.sweep.runner import run_sweep
+    from automm.train.device import available_cores
 
     out = sweep.out
     total = len(sweep.specs())
@@ -123,7 +124,7 @@ def _run(sweep: Sweep, executor: str, workers: int | None, cpus_per_trial: int, 
         run = partial(executors.run_ray, storage=out / "ray", address=ray_address, cpus=cpus_per_trial,
                       gpus=gpus_per_trial, workers=workers)
     else:
-        count = workers or max(1, executors.available_cores() // cpus_per_trial)
+        count = workers or max(1, available_cores() // cpus_per_trial)
         click.echo(f"sweep of {total} points -> {out} ({count} worker process(es), {cpus_per_trial} "
                    "torch thread(s) each)")
         run = partial(executors.run_local, workers=count)

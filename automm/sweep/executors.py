@@ -24,14 +24,6 @@ from automm.sweep.results import failed_row
 OnRow = Callable[[dict[str, Any]], None]
 
 
-def available_cores() -> int:
-    """The CPU cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _watch_parent(parent: int) -> None:
     """Worker initialiser: exit when the sweep process is gone (killed), so no orphan keeps a
     point's lock or burns its cores (on Linux at once, through the parent-death signal)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 import torch
@@ -28,6 +29,14 @@ def resolve_device(name: str) -> torch.device:
         # 1.3-1.5x slower on CPUs (benchmarks/search_step.py); set before the first parallel op.
         torch.set_flush_denormal(True)
     return device
+
+
+def available_cores() -> int:
+    """The CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[Any]:

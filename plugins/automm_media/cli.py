@@ -29,6 +29,18 @@ def _fractions(ctx: click.Context, param: click.Parameter, value: str) -> tuple[
     return (parts[0] / total, parts[1] / total, parts[2] / total)
 
 
+def _workers(ctx: click.Context, param: click.Parameter, value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise click.BadParameter(f"{value!r}: expected a number >= 1 or auto")
+    return count
+
+
 def _dataset(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None:
         plugins.datasets.get(value)  # unknown names: one error listing the known ones
@@ -71,8 +83,8 @@ def summary(result: ExtractResult) -> str:
         lines = [f"wrote {result.path}: {used} of {result.samples} videos ({dropped}"
                  f"{result.extracted} extracted now, {result.resumed} from an earlier run, "
                  f"{len(result.skipped)} skipped; {splits})",
-                 f"time {result.seconds:.1f} s ("
-                 + ", ".join(f"{k} {v:.1f} s" for k, v in result.stage_seconds.items()) + ")"]
+                 f"time {result.seconds:.1f} s with {result.workers} worker(s) (stages summed over the "
+                 "workers: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.stage_seconds.items()) + ")"]
         ds = src.get("dataset", {})
         sets = [f"{d['name']} ({d['layout']}, {d['role']}, {d['videos']} videos)"
                 for d in ds.get("datasets", [])]
@@ -121,9 +133,10 @@ def summary(result: ExtractResult) -> str:
 @click.option("--split-seed", default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:k].")
 @threads_option
-@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
-              help="Extract in this many processes (each decodes, finds faces and runs the backbones; "
-                   "torch threads are shared out). Resumable as with one.")
+@click.option("--workers", default="auto", show_default=True, callback=_workers, metavar="N|auto",
+              help="Extract in this many processes (each decodes, finds faces and runs the backbones on "
+                   "batches of videos; torch threads are shared out); auto: one per usable CPU core. "
+                   "Same features (within float tolerance) and resumable whatever the number.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local: --workers processes here; ray: --workers Ray actors (extra automm[ray]) on a "
                    "local Ray instance or the cluster at --ray-address (--out must then be on a "
@@ -137,7 +150,7 @@ def extract_command(dataset_dirs: tuple[str, ...], out: Path, dataset: str | Non
                     crop: int, min_seconds: float, backbone_specs: tuple[str, ...],
                     weights_specs: tuple[str, ...], image_weights: str | None, audio_weights: str | None,
                     seed: int, split: str, linked: str, fractions: tuple[float, float, float],
-                    split_seed: int, device: str, threads: int | None, workers: int, executor: str,
+                    split_seed: int, device: str, threads: int | None, workers: int | str, executor: str,
                     ray_address: str | None, progress: bool | None, as_json: bool) -> None:
     """Extract face and speech features of the videos in DATASET_DIRS into a feature cache.
 
@@ -168,8 +181,8 @@ def extract_command(dataset_dirs: tuple[str, ...], out: Path, dataset: str | Non
         echo_json("extract", [result.path], path=str(result.path), samples=result.samples,
                   extracted=result.extracted, resumed=result.resumed, up_to_date=result.up_to_date,
                   splits=result.splits, dropped=result.dropped, split=result.split_record,
-                  seconds=result.seconds, stage_seconds=result.stage_seconds, skipped=result.skipped,
-                  warnings=result.warnings, source=result.source)
+                  seconds=result.seconds, stage_seconds=result.stage_seconds, workers=result.workers,
+                  skipped=result.skipped, warnings=result.warnings, source=result.source)
     else:
         click.echo(summary(result))
 

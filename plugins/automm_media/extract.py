@@ -18,7 +18,7 @@ from automm.errors import DataError
 from automm.locking import owning
 from automm.train.device import resolve_device
 from automm_media.classes import CLASSES
-from automm_media.executors import results
+from automm_media.executors import BATCH, resolve_workers, results
 from automm_media.extractor import ExtractSettings, FeatureExtractor
 from automm_media.planning import Job, assign_splits, list_jobs, protocol_name, split_warnings
 from automm_media.resume import listing_key, load_partial, record_kinds, up_to_date
@@ -41,6 +41,7 @@ class ExtractResult:
     dropped: int = 0
     split_record: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    workers: int = 1
 
 
 @owning("out")
@@ -56,7 +57,8 @@ def extract(
     split: str = "identity",
     linked: str = "drop",
     device: str = "auto",
-    workers: int = 1,
+    workers: int | str = "auto",
+    batch: int = BATCH,
     executor: str = "local",
     ray_address: str | None = None,
     progress: bool | None = True,
@@ -67,11 +69,13 @@ def extract(
     Skipped videos (unreadable, no audio, silent, no face, too short, ...) are listed with
     their reason, never fatal. A run whose cache already matches the settings and the
     files is a no-op; an interrupted run resumes from the partial results. ``on_sample`` is
-    called before each video is extracted. ``split`` (``identity`` or ``random``) and ``linked``
+    called for each video before its batch is extracted. ``split`` (``identity`` or ``random``) and ``linked``
     (``drop`` or ``keep``) choose the splits (:func:`automm.data.splits.split_samples`); dropped
-    linked fakes are not extracted. ``workers`` > 1 extracts in that many spawned processes, or
-    with ``executor="ray"`` in that many Ray actors (:mod:`automm_media.executors`; a local
-    Ray instance, or the cluster at ``ray_address``).
+    linked fakes are not extracted. ``workers`` > 1 (``auto``: every usable CPU core) extracts in
+    that many spawned processes, or with ``executor="ray"`` in that many Ray actors
+    (:mod:`automm_media.executors`; a local Ray instance, or the cluster at ``ray_address``);
+    the backbones run on ``batch`` videos at a time. The cache is the same, within float
+    tolerance, whatever ``workers`` and ``batch``.
     ``out`` is owned by this process meanwhile (:mod:`automm.locking`); a cache that does not
     open intact (half written, half deleted, corrupt) is never "up to date". ``progress=None``
     shows the progress bar only when stderr is a terminal.
@@ -79,6 +83,7 @@ def extract(
     from tqdm.auto import tqdm
 
     settings = settings or ExtractSettings()
+    workers = resolve_workers(workers)
     out = Path(out)
     start = time.perf_counter()
     if len(fractions) != 3 or min(fractions) < 0 or not sum(fractions) > 0:
@@ -86,7 +91,7 @@ def extract(
     jobs, records = list_jobs(roots, test_roots=test_roots, dataset=dataset)
     key = settings.key()
     listing = listing_key(jobs, fractions, split_seed, split, linked)
-    result = ExtractResult(out, samples=len(jobs))
+    result = ExtractResult(out, samples=len(jobs), workers=workers)
     if out.is_dir() and not (out / "manifest.json").is_file() and not (out / ".partial").is_dir() \
             and any(out.iterdir()):
         raise DataError(f"{out}: exists and is not a feature cache; refusing to replace it")
@@ -106,8 +111,8 @@ def extract(
     result.resumed = len(features)
     bar = tqdm(total=len(todo), desc="extract", unit="video", dynamic_ncols=True,
                disable=True if not todo else None if progress is None else not progress)
-    for job, feats, record in results(executor, todo, extractor, partial, workers, ray_address=ray_address,
-                                      on_sample=on_sample):
+    for job, feats, record in results(executor, todo, extractor, partial, workers, batch=batch,
+                                      ray_address=ray_address, on_sample=on_sample):
         if feats is not None:
             features[job.sample.id] = feats
             result.extracted += 1

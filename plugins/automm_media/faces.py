@@ -13,6 +13,9 @@ from automm_media.decode import SkipVideo
 TEMPLATE_112 = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
                          [41.5493, 92.3655], [70.7299, 92.2041]], dtype=np.float64)
 """Canonical 5-point positions (eyes, nose tip, mouth corners) in a 112 x 112 face crop."""
+LANDMARK_TOLERANCE = 0.01
+"""Pixels (of the frame) by which landmarks may move between MTCNN's memory formats (measured:
+below 1e-4 on the demo corpus; tests/media/test_demo.py checks it)."""
 
 
 def _floats(value: Any) -> np.ndarray | None:
@@ -75,11 +78,13 @@ class FaceAligner:
 
     In each frame the largest face with probability >= ``min_prob`` is used; frames without
     one borrow the landmarks of the nearest frame that has one. Frames larger than
-    ``detect_side`` are downscaled for detection only.
+    ``detect_side`` are downscaled for detection only. ``channels_last`` runs MTCNN's networks
+    in the channels-last memory format: about 2x faster on CPU (PyTorch's NCHW max pooling is
+    slow), landmarks equal to the default format's within :data:`LANDMARK_TOLERANCE`.
     """
 
     def __init__(self, crop: int = 112, *, device: str | torch.device = "cpu", min_prob: float = 0.9,
-                 min_face_size: int = 20, detect_side: int = 640) -> None:
+                 min_face_size: int = 20, detect_side: int = 640, channels_last: bool = True) -> None:
         from facenet_pytorch import MTCNN
 
         self.crop = crop
@@ -87,6 +92,8 @@ class FaceAligner:
         self.min_prob = min_prob
         self.detect_side = detect_side
         self.mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, device=self.device)
+        if channels_last:
+            self.mtcnn.to(memory_format=torch.channels_last)
         self.template = TEMPLATE_112 * crop / 112
 
     def describe(self) -> dict[str, Any]:

@@ -109,17 +109,38 @@ def load_features(path: Path) -> dict[str, np.ndarray] | None:
         return None  # damaged partial file: extract again
 
 
-def extract_one(extractor: FeatureExtractor, job: Job, name: str, partial: Path
-                ) -> tuple[dict[str, np.ndarray] | None, dict[str, Any] | None]:
-    """Features of one video saved to ``partial`` (or its skip record): never raises for a bad video."""
+Outcome = tuple[Features | None, dict[str, Any] | None]
+"""A video's features (saved) or its skip record."""
+
+
+def extract_batch(extractor: FeatureExtractor, todo: Sequence[tuple[Job, str]], partial: Path
+                  ) -> list[Outcome]:
+    """Features of the ``(job, partial name)`` videos of ``todo``, extracted as one batch
+    (:meth:`FeatureExtractor.batch`), each saved to ``partial`` (or its skip record): never
+    raises for a bad video."""
     try:
-        feats = extractor(job.sample.path)
-        _save_features(partial / f"{name}.npz", feats)
-        return feats, None
-    except Exception as exc:  # one bad video is never fatal
-        kind = exc.kind if isinstance(exc, SkipVideo) else "error"
-        reason = str(exc) if isinstance(exc, SkipVideo) else f"{type(exc).__name__}: {exc}"
-        record = {"id": job.sample.id, "path": str(job.sample.path), "kind": kind, "reason": reason}
-        if kind != "error":  # unexpected errors are retried by the next run
-            write_json(partial / f"{name}.json", record)
-        return None, record
+        found: list[Features | Exception] = extractor.batch([job.sample.path for job, _ in todo])
+    except Exception as exc:  # the batched backbones failed: every video of the batch is an error
+        found = [exc] * len(todo)
+    out: list[Outcome] = []
+    for (job, name), feats in zip(todo, found, strict=True):
+        if not isinstance(feats, Exception):
+            try:
+                _save_features(partial / f"{name}.npz", feats)
+                out.append((feats, None))
+                continue
+            except Exception as exc:  # e.g. a full disk: this video is an error, retried next run
+                feats = exc
+        out.append((None, _skip_record(job, name, partial, feats)))
+    return out
+
+
+def _skip_record(job: Job, name: str, partial: Path, exc: Exception) -> dict[str, Any]:
+    """The record of a video ``exc`` made unusable, saved to ``partial`` unless it is an
+    unexpected error (which the next run retries)."""
+    kind = exc.kind if isinstance(exc, SkipVideo) else "error"
+    reason = str(exc) if isinstance(exc, SkipVideo) else f"{type(exc).__name__}: {exc}"
+    record = {"id": job.sample.id, "path": str(job.sample.path), "kind": kind, "reason": reason}
+    if kind != "error":
+        write_json(partial / f"{name}.json", record)
+    return record

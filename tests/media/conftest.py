@@ -18,6 +18,7 @@ def folder_dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
 
 @pytest.fixture(scope="session")
 def folder_cache(folder_dataset, tmp_path_factory: pytest.TempPathFactory) -> ExtractResult:
-    """The dataset extracted with :data:`TINY` settings."""
+    """The dataset extracted with :data:`TINY` settings on the slow path: in this process, one
+    video at a time through the backbones."""
     out = tmp_path_factory.mktemp("media") / "cache"
-    return extract([folder_dataset[0]], out, settings=TINY, device="cpu", progress=False)
+    return extract([folder_dataset[0]], out, settings=TINY, device="cpu", progress=False, workers=1, batch=1)

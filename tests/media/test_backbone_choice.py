@@ -48,7 +48,7 @@ def test_a_third_party_backbone_is_used_by_extract_and_recorded(automm_register,
     res = CliRunner().invoke(cli, [
         "extract", str(tiny_videos), "--out", str(out), "--backbone", "audio=loudness", "--backbone",
         "image=none", "--frames", "2", "--crop", "64", "--positions", "4", "--quiet", "--device", "cpu",
-        "--fractions", "0.5,0.25,0.25"])
+        "--fractions", "0.5,0.25,0.25", "--workers", "1"])  # registered in this process only
     assert res.exit_code == 0, res.output
     cache = FeatureCache.open(out)
     assert cache.taps == {"loudness/bands": (3, 4)}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from automm_media.classes import CLASSES
+from automm_media.executors import batches, resolve_workers
 from automm_media.extract import extract
 from automm_media.planning import split_warnings
 from click.testing import CliRunner
@@ -51,12 +54,13 @@ def test_interrupted_run_resumes(folder_dataset, tmp_path):
         if len(seen) == 3:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        extract([root], out, settings=TINY, device="cpu", progress=False, on_sample=interrupt_third)
+    with pytest.raises(KeyboardInterrupt):  # as the second batch of 2 videos starts
+        extract([root], out, settings=TINY, device="cpu", progress=False, on_sample=interrupt_third,
+                workers=1, batch=2)
     partial = list((out / ".partial").rglob("*.*"))
-    assert len(partial) == 2 and not (out / "manifest.json").exists()  # finished samples kept
+    assert len(partial) == 2 and not (out / "manifest.json").exists()  # the finished batch kept
     again: list[str] = []
-    result = extract([root], out, settings=TINY, device="cpu", progress=False,
+    result = extract([root], out, settings=TINY, device="cpu", progress=False, workers=1, batch=2,
                      on_sample=lambda job: again.append(job.sample.id))
     assert result.resumed == 2 and len(again) == len(expected) - 2 and not set(again) & set(seen[:2])
     assert len(FeatureCache.open(out)) == sum(v is None for v in expected.values())
@@ -73,10 +77,33 @@ def _assert_same_cache(result, reference) -> None:
         np.testing.assert_allclose(two.arrays[tap], arr, rtol=1e-4, atol=1e-5)
 
 
-def test_workers_write_the_same_cache(folder_dataset, folder_cache, tmp_path):
+@pytest.mark.parametrize(("workers", "batch"), [(1, 8), (2, 8), (2, 1)])
+def test_workers_and_batches_write_the_same_cache(folder_dataset, folder_cache, tmp_path, workers, batch):
+    """Batched backbone inference and worker processes give the slow path's cache (one video at
+    a time in this process: ``folder_cache``), broken videos in a batch included."""
     result = extract([folder_dataset[0]], tmp_path / "c", settings=TINY, device="cpu", progress=False,
-                     workers=2)
+                     workers=workers, batch=batch)
+    assert result.workers == workers
     _assert_same_cache(result, folder_cache)
+
+
+def test_workers_auto_is_every_usable_core(folder_dataset, folder_cache, tmp_path):
+    result = extract([folder_dataset[0]], tmp_path / "c", settings=TINY, device="cpu", progress=False)
+    assert result.workers == len(os.sched_getaffinity(0))
+    _assert_same_cache(result, folder_cache)
+
+
+@pytest.mark.parametrize(("todo", "workers", "batch", "sizes"), [
+    (9, 1, 8, [8, 1]), (9, 2, 8, [5, 4]), (20, 2, 8, [8, 8, 4]), (3, 4, 8, [1, 1, 1]), (0, 2, 8, [])])
+def test_batches_feed_every_worker(todo, workers, batch, sizes):
+    chunks = batches(list(range(todo)), workers, batch)
+    assert [len(c) for c in chunks] == sizes and [i for c in chunks for i in c] == list(range(todo))
+
+
+@pytest.mark.parametrize("value", [0, -1, "two", 1.5])
+def test_a_bad_worker_count_is_refused(value):
+    with pytest.raises(DataError, match="invalid worker count"):
+        resolve_workers(value)
 
 
 @pytest.mark.slow
@@ -123,6 +150,8 @@ def test_cli_summary_lists_skips(folder_dataset, tmp_path):
                                    "--crop", "64", "--positions", "4", "--device", "cpu", "--quiet"])
     assert res.exit_code == 0, res.output
     assert "3 of 9 videos" in res.output
+    workers = len(os.sched_getaffinity(0))
+    assert f"with {workers} worker(s) (stages summed over the workers: decode " in res.output
     for kind in ("no-audio", "silent", "no-face", "too-short", "unreadable"):
         assert f": {kind}: " in res.output
     assert "random-init (seed 0)" in res.output and "not pretrained" in res.output
@@ -156,3 +185,7 @@ def test_cli_errors_are_one_line(tmp_path):
                                    "--out", str(tmp_path / "c")])
     assert res.exit_code == 2 and res.output.count("\n") == 1
     assert "--protocol cross needs --train-dataset A --test-dataset B" in res.output
+    for bad in ("0", "all"):
+        res = CliRunner().invoke(cli, ["extract", str(tmp_path), "--out", str(tmp_path / "c"),
+                                       "--workers", bad])
+        assert res.exit_code == 2 and f"'{bad}': expected a number >= 1 or auto" in res.output

@@ -106,7 +106,8 @@ def select_identities(spec: DemoSpec) -> list[Identity]:
 
     if spec.identities < 4 or spec.identities % 2:
         raise DataError(f"the demo corpus needs an even number (>= 4) of identities, not {spec.identities}")
-    aligner = FaceAligner(min_prob=0.99)  # clearly detectable photographs only
+    # clearly detectable photographs only; the default memory format keeps the corpus's bytes
+    aligner = FaceAligner(min_prob=0.99, channels_last=False)
 
     def landmarks(image: torch.Tensor) -> np.ndarray | None:
         frame = (image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
