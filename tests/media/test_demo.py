@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from automm_deepfake.datasets import FAKEAVCELEB_CATEGORIES
-from automm_deepfake.demo import DemoSpec, _identity_clips, select_identities
+from automm_deepfake.demo import DemoSpec, _identity_clips, generate_demo, select_identities
 from automm_media.decode import read_frames
 from automm_media.faces import LANDMARK_TOLERANCE, FaceAligner
 from click.testing import CliRunner
@@ -58,6 +58,16 @@ def test_channels_last_face_detection_matches_the_default_format(corpus):
             for a, b in zip(got, want, strict=True):
                 if b is not None:
                     assert np.abs(a - b).max() <= LANDMARK_TOLERANCE
+
+
+def test_generation_on_several_cores_writes_the_same_files(tmp_path):
+    spec = DemoSpec(identities=4, real_clips=1)
+    records = [generate_demo(tmp_path / str(n), spec, progress=False, workers=n) for n in (1, 2)]
+    files = [{p.relative_to(tmp_path / str(n)): p.read_bytes() for p in (tmp_path / str(n)).rglob("*")
+              if p.is_file() and p.name != "demo.json"} for n in (1, 2)]
+    assert files[0] == files[1] and len(files[0]) == 17  # 16 videos and meta_data.csv
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in records] == \
+        [{k: v for k, v in records[0].items() if k != "seconds"}] * 2
 
 
 def test_corpus_is_fakeavceleb_with_the_csv_quirk(corpus):

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import csv
 import io
+import multiprocessing
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from typing import Any
 import av
 import numpy as np
 import torch
+from automm_media.executors import resolve_workers
 
 from automm.errors import DataError
 from automm.fileio import atomic_path, read_json, write_json, write_text
@@ -243,11 +246,13 @@ def _identity_clips(spec: DemoSpec, person: Identity, partner: Identity) -> Iter
             _to_uint8(both), fake_audio
 
 
-def generate_demo(out: str | os.PathLike[str], spec: DemoSpec | None = None, *, progress: bool = True
-                  ) -> dict[str, Any]:
+def generate_demo(out: str | os.PathLike[str], spec: DemoSpec | None = None, *, progress: bool = True,
+                  workers: int | str = "auto") -> dict[str, Any]:
     """Write the demo corpus to ``out`` (atomically) and return its ``demo.json`` record.
 
-    An existing corpus with the same spec is kept as is.
+    The identities' clips are made in ``workers`` spawned processes (``auto``: one per usable
+    CPU core; 1: in this process); the files are the same whatever the number. An existing
+    corpus with the same spec is kept as is.
     """
     spec = spec or DemoSpec()
     out = Path(out)
@@ -261,28 +266,52 @@ def generate_demo(out: str | os.PathLike[str], spec: DemoSpec | None = None, *, 
     start = time.perf_counter()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small tensors: threads only add contention
+    count = min(resolve_workers(workers), spec.identities)
+    pool = None
+    if count > 1:
+        pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=torch.set_num_threads, initargs=(1,))
+        for _ in range(count):  # the workers start while this process picks the identities
+            pool.submit(int)
     try:
-        return _generate(out, spec, progress, start)
+        return _generate(out, spec, progress, start, pool)
     finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         torch.set_num_threads(threads)
 
 
-def _generate(out: Path, spec: DemoSpec, progress: bool, start: float) -> dict[str, Any]:
+def _write_identity(folder: Path, spec: DemoSpec, person: Identity, partner: Identity) -> list[list[str]]:
+    """Write every clip of ``person`` below ``folder``; their metadata rows."""
+    rows = []
+    for clip, frames, audio in _identity_clips(spec, person, partner):
+        path = folder / clip.folder / clip.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_video(path, frames, audio)
+        rows.append(clip.row())
+    return rows
+
+
+def _generate(out: Path, spec: DemoSpec, progress: bool, start: float,
+              pool: ProcessPoolExecutor | None) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     people = select_identities(spec)
     by_id = {p.id: p for p in people}
-    rows: list[list[str]] = []
     with atomic_path(out, directory=True) as tmp:
         bar = tqdm(total=spec.videos, desc="demo-data", unit="video", disable=None if progress else True,
                    dynamic_ncols=True)
-        for person in people:
-            for clip, frames, audio in _identity_clips(spec, person, by_id[person.partner]):
-                path = tmp / clip.folder / clip.name
-                path.parent.mkdir(parents=True, exist_ok=True)
-                write_video(path, frames, audio)
-                rows.append(clip.row())
-                bar.update()
+        written: dict[str, list[list[str]]] = {}
+        if pool is None:
+            for person in people:
+                written[person.id] = _write_identity(tmp, spec, person, by_id[person.partner])
+                bar.update(len(written[person.id]))
+        else:
+            futures = {pool.submit(_write_identity, tmp, spec, p, by_id[p.partner]): p.id for p in people}
+            for future in as_completed(futures):
+                written[futures[future]] = future.result()
+                bar.update(len(written[futures[future]]))
+        rows = [row for person in people for row in written[person.id]]
         bar.close()
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
