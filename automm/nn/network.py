@@ -104,20 +104,26 @@ def routes(weights: Mapping[str, Tensor], batch: int) -> dict[str, Route]:
     inverse = torch.empty_like(order).scatter_(1, order, rows)
     flat = index * batch + rows
     out = {}
-    for g, (name, w) in enumerate(weights.items()):
-        n = counts[g][:w.shape[-1]]
-        out[name] = (Route(n.index(batch)) if max(n) == batch
-                     else Route(None, flat[g], order[g], inverse[g], tuple(n)))
+    for (name, w), n, f, o, i in zip(weights.items(), counts, flat.unbind(), order.unbind(), inverse.unbind(),
+                                     strict=True):
+        n = n[:w.shape[-1]]
+        out[name] = Route(n.index(batch)) if max(n) == batch else Route(None, f, o, i, tuple(n))
     return out
 
 
-def _gather(candidates: list[Tensor], route: list[Route]) -> list[Tensor]:
+def _gather(candidates: list[Tensor], route: list[Route], order: Tensor | None = None) -> list[Tensor]:
     """Per slot (its ``route``), each example's chosen value among the slots' common
-    ``candidates``: one stack and one gather for all the per-example slots."""
-    rows = [r.flat for r in route if r.flat is not None]
+    ``candidates``: one stack and one gather for all the per-example slots. With ``order`` (a
+    permutation of the examples), the rows of every value come in that order, composed into the
+    same gather (the order of a step's per-example op route, :meth:`FusionNetwork._routed_step`)."""
+    rows = [r.flat if order is None else r.flat.index_select(0, order) for r in route if r.flat is not None]
     gathered = iter(torch.stack(candidates).flatten(0, 1).index_select(0, torch.cat(rows)).chunk(len(rows))
                     if rows else ())
-    return [candidates[r.shared] if r.shared is not None else next(gathered) for r in route]
+
+    def shared(value: Tensor) -> Tensor:
+        return value if order is None else value.index_select(0, order)
+
+    return [shared(candidates[r.shared]) if r.shared is not None else next(gathered) for r in route]
 
 
 def _batch_coupled(op: nn.Module) -> bool:
@@ -218,11 +224,12 @@ class FusionNetwork(nn.Module):
         return [t for t in self.plan.taps if t in used]
 
     def _select(self, slots: tuple[str, ...], values: Mapping[str, Tensor],
-                weights: Mapping[str, Tensor] | None, route: Mapping[str, Route] | None = None
-                ) -> list[Tensor]:
+                weights: Mapping[str, Tensor] | None, route: Mapping[str, Route] | None = None,
+                order: Tensor | None = None) -> list[Tensor]:
         """The values of a node's input slots; in the supernet, slots over the same candidates
         are mixed together (one stack of the candidates for all of them), or, with the ``route``
-        of hard weights, each example's chosen candidate is gathered."""
+        of hard weights, each example's chosen candidate is gathered (rows in ``order`` if given:
+        see :func:`_gather`)."""
         if self.fixed is not None:
             return [values[self.fixed[slot]] for slot in slots]
         if weights is None:
@@ -233,7 +240,7 @@ class FusionNetwork(nn.Module):
         out: dict[str, Tensor] = {}
         for cands, names in groups.items():
             if route is not None:
-                out.update(zip(names, _gather([values[c] for c in cands], [route[n] for n in names]),
+                out.update(zip(names, _gather([values[c] for c in cands], [route[n] for n in names], order),
                                strict=True))
                 continue
             w = torch.stack([weights[n] for n in names])
@@ -241,28 +248,33 @@ class FusionNetwork(nn.Module):
             out.update(zip(names, mixed.unbind(0), strict=True))
         return [out[slot] for slot in slots]
 
-    def _routed_step(self, name: str, x: Tensor, y: Tensor, route: Route) -> Tensor:
-        """A step's output under hard op weights: each op runs only on the examples that chose it.
+    def _routed_step(self, node: Node, values: Mapping[str, Tensor], weights: Mapping[str, Tensor],
+                     route: Mapping[str, Route]) -> Tensor:
+        """A step's output under hard weights: each op runs only on the examples that chose it
+        (the inputs are gathered in the order of the op route, sorted by op, in one gather).
         A batch-coupled op (batch norm in training) runs on the whole batch, chosen or not, as in
         the full mixture, and only its chosen rows are kept."""
-        ops = list(self._ops[name].values())
-        coupled = self._coupled[name] if self.training else [False] * len(ops)
-        if route.shared is not None:
-            outs = [op(x, y) if k == route.shared or c else None
+        assert node.op is not None
+        ops = list(self._ops[node.name].values())
+        coupled = self._coupled[node.name] if self.training else [False] * len(ops)
+        op_route = route[node.op]
+        if op_route.shared is not None:
+            x, y = self._select(node.slots, values, weights, route)
+            outs = [op(x, y) if k == op_route.shared or c else None
                     for k, (op, c) in enumerate(zip(ops, coupled, strict=True))]
-            out = outs[route.shared]
+            out = outs[op_route.shared]
         else:
-            assert route.order is not None and route.inverse is not None
-            xs, ys = x.index_select(0, route.order), y.index_select(0, route.order)
+            assert op_route.order is not None and op_route.inverse is not None
+            xs, ys = self._select(node.slots, values, weights, route, op_route.order)
             parts, start = [], 0
-            for op, c, n in zip(ops, coupled, route.counts, strict=True):
+            for op, c, n in zip(ops, coupled, op_route.counts, strict=True):
                 end = start + n
                 if c:
                     parts.append(op(xs, ys)[start:end])
                 elif n:
                     parts.append(op(xs[start:end], ys[start:end]))
                 start = end
-            out = torch.cat(parts).index_select(0, route.inverse)
+            out = torch.cat(parts).index_select(0, op_route.inverse)
         assert out is not None
         return out
 
@@ -293,14 +305,13 @@ class FusionNetwork(nn.Module):
                 slots = tuple(n.slots[0] for n in group)
                 values.update(zip((n.name for n in group), self._select(slots, values, weights, route),
                                   strict=True))
+            elif node.kind == NodeKind.STEP and route is not None:
+                values[node.name] = self._routed_step(node, values, weights, route)  # type: ignore[arg-type]
             elif node.kind == NodeKind.STEP:
-                x, y = self._select(node.slots, values, weights, route)
+                x, y = self._select(node.slots, values, weights)
                 ops = self._ops[node.name]
                 if self.fixed is not None:
                     values[node.name] = next(iter(ops.values()))(x, y)
-                elif route is not None:
-                    assert node.op is not None
-                    values[node.name] = self._routed_step(node.name, x, y, route[node.op])
                 else:
                     w = weights[node.op]  # type: ignore[index]
                     values[node.name] = _mix(w, [op(x, y) for op in ops.values()], per_example=w.dim() == 2)

@@ -35,12 +35,13 @@ def weight_update(network: Callable[..., Tensor], optimizer: torch.optim.Optimiz
 
     ``hard``: the weights are one-hot, so only the chosen candidates run
     (:meth:`FusionNetwork.features`); parameters that took no part get zero gradients, as the full
-    mixture gives them, so that the update (weight decay, moments) is the same.
+    mixture gives them, so that the update (weight decay, moments) is the same. (Gradients are set
+    to ``None`` first either way: backward then stores them instead of adding them to zeros.)
     """
     with autocast(labels.device, precision):
         logits = network(taps, weights, hard=hard)
         loss = loss_fn(logits, labels)
-    optimizer.zero_grad(set_to_none=not hard)
+    optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if hard:
         for group in optimizer.param_groups:
