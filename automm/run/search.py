@@ -16,11 +16,12 @@ from automm.factory import create_space
 from automm.ir import Architecture, SearchSpace
 from automm.run.binding import space_for_cache
 from automm.run.layout import CHECKPOINT, check_new_run
+from automm.schema import check, integer, map_of, nullable, number, obj, optional, string
 from automm.strategy.base import Strategy
-from automm.train.checkpoint import check_state, load_checkpoint
+from automm.train.checkpoint import HISTORY, LOSS, RATE, check_progress, load_checkpoint
 from automm.train.device import resolve_device
 from automm.train.progress import EpochCallback
-from automm.train.settings import SearchSettings
+from automm.train.settings import SEARCH_SETTINGS, SearchSettings
 
 if TYPE_CHECKING:
     from automm.loggers import Loggers
@@ -82,30 +83,40 @@ def resume(run_dir: Path, *, device: str | None = None, progress: bool | None = 
     return resume_search(run_dir, device=device, progress=progress, on_epoch=on_epoch, loggers=loggers)
 
 
+CHECKPOINT_SCHEMA = obj({
+    "setup": obj({"strategy": obj({"name": string()}),
+                  "space": obj({"name": string(), "config": obj()}),
+                  "data": obj({"path": string(low=1), "fingerprint": string()}),
+                  "settings": SEARCH_SETTINGS}),
+    "epoch": integer(1), "finished": nullable(string("converged", "max-epochs")),
+    "best": nullable(obj({"epoch": integer(1), "choices": map_of(string()), "acc": RATE, "auc": RATE,
+                          "loss": LOSS})),
+    "history": HISTORY, "seconds": number(0), "started": optional(string()),
+})
+"""Schema of the plain values of a search checkpoint (:meth:`automm.train.bilevel._Search.state`;
+its tensors are compared with a fresh run's by :func:`automm.train.checkpoint.check_state`)."""
+
+
 def check_checkpoint(path: Path) -> None:
     """Refuse, in one line, a search checkpoint whose recorded setup, best architecture or
     end state is malformed (the rest is checked by :func:`automm.train.bilevel.resume_search`)."""
     state = load_checkpoint(path, "search")
-    check_state(path, state, {"setup": {"strategy": {"name": ""}, "space": {"name": "", "config": {}},
-                                        "data": {"path": "", "fingerprint": ""}, "settings": {}}})
+    check(state, CHECKPOINT_SCHEMA, path)
     unknown = set(state["setup"]["settings"]) - set(SearchSettings.__dataclass_fields__)
     if unknown:
         raise AutommError(f"{path}: inconsistent checkpoint: unknown setting(s) {sorted(unknown)!r:.80}")
-    if state.get("finished") not in (None, "converged", "max-epochs"):
-        raise AutommError(f"{path}: inconsistent checkpoint: finished {state.get('finished')!r:.40}")
-    best = state.get("best")
-    if best is not None or state.get("finished") is not None:
-        check_state(path, best, {"epoch": 0, "choices": {}, "acc": None, "auc": None, "loss": None}, "best")
+    epochs = state["setup"]["settings"].get("epochs", SearchSettings.epochs)
+    check_progress(path, state, epochs)
+    best, finished = state["best"], state["finished"]
+    if finished is None and state["epoch"] >= epochs:
+        raise AutommError(f"{path}: inconsistent checkpoint: epoch {state['epoch']} of a {epochs}-epoch "
+                          "run, not finished")
+    if finished is not None and best is None:
+        raise AutommError(f"{path}: inconsistent checkpoint: finished ({finished}) without a best epoch")
+    if best is not None:
         space_setup = state["setup"]["space"]
         space = create_space(space_setup["name"], space_setup["config"])
-        choices = best["choices"]
-        if not all(isinstance(v, str) for v in choices.values()):
-            raise AutommError(f"{path}: inconsistent checkpoint: best.choices must be strings")
         try:
-            Architecture(space.name, {}, choices).validate(space)
+            Architecture(space.name, {}, best["choices"]).validate(space)
         except AutommError as exc:
             raise AutommError(f"{path}: inconsistent checkpoint: best: {exc}") from None
-        for key in ("acc", "auc", "loss"):
-            value = best[key]
-            if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
-                raise AutommError(f"{path}: inconsistent checkpoint: best.{key} must be a number")

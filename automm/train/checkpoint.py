@@ -7,7 +7,7 @@ import math
 import os
 import random
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,15 @@ import torch
 
 from automm.errors import AutommError
 from automm.fileio import atomic_path, quiet_loader
+from automm.schema import integer, list_of, nullable, number, obj
 
 FORMAT = "automm.checkpoint/1"
+
+HISTORY = list_of(obj({"epoch": integer(1)}))
+"""Schema of a checkpoint's ``history``: the per-epoch records (``metrics.jsonl`` /
+``history.jsonl``), each with its 1-based ``epoch``."""
+RATE = nullable(number(0, 1))
+LOSS = nullable(number())
 
 
 def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any], kind: str) -> None:
@@ -85,6 +92,25 @@ def check_state(path: str | os.PathLike[str], state: Any, reference: Any, where:
             raise fail("should be a finite number")
         if isinstance(reference, int) and not isinstance(state, int):
             raise fail("should be an integer")
+
+
+def check_progress(path: str | os.PathLike[str], state: Mapping[str, Any], epochs: int) -> None:
+    """Raise :class:`AutommError` naming ``path`` unless the schema-checked ``state`` is consistent
+    with a run of ``epochs`` epochs: ``epoch`` within the budget, one ``history`` record per epoch
+    numbered 1, 2, ..., and the ``best`` epoch (when recorded) among them."""
+    def fail(problem: str) -> AutommError:
+        return AutommError(f"{path}: inconsistent checkpoint: {problem}")
+
+    epoch, history, best = state["epoch"], state["history"], state.get("best")
+    if epoch > epochs:
+        raise fail(f"epoch {epoch} of a {epochs}-epoch run")
+    if len(history) != epoch:
+        raise fail(f"epoch {epoch} with {len(history)} history records")
+    for expected, record in enumerate(history, 1):
+        if record["epoch"] != expected:
+            raise fail(f"history[{expected - 1}] is epoch {record['epoch']}, expected {expected}")
+    if best is not None and best["epoch"] > epoch:
+        raise fail(f"best epoch {best['epoch']} after the last epoch {epoch}")
 
 
 @contextmanager

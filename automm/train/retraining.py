@@ -46,12 +46,17 @@ from automm.nn.network import FusionNetwork, count_parameters
 from automm.provenance import now, provenance
 from automm.report.source import describe_source
 from automm.run.layout import CHECKPOINT
+from automm.schema import check, integer, number, obj, optional, string
 from automm.strategy.base import adam
 from automm.train.balance import class_counts
 from automm.train.batches import load_splits, require_split_sizes
 from automm.train.bootstrap import Bootstrap, distinguishable_from_chance
 from automm.train.breakdown import GROUP_KEYS, breakdown, dataset_layouts
 from automm.train.checkpoint import (
+    HISTORY,
+    LOSS,
+    RATE,
+    check_progress,
     check_state,
     load_checkpoint,
     restoring,
@@ -64,10 +69,17 @@ from automm.train.device import autocast, resolve_device
 from automm.train.metrics import equal_error_rate
 from automm.train.prediction import Predictions, better, predict
 from automm.train.progress import EpochCallback, RunProgress, Stopwatch
-from automm.train.settings import SCORING_SETTINGS, RetrainSettings
+from automm.train.settings import RETRAIN_SETTINGS, SCORING_SETTINGS, RetrainSettings
 from automm.train.steps import weight_update
 from automm.train.thresholds import choose_thresholds
 
+CHECKPOINT_SCHEMA = obj({
+    "setup": obj({"arch": obj({"choices": obj(), "space": obj()}), "data": obj({"fingerprint": string()}),
+                  "settings": RETRAIN_SETTINGS}),
+    "epoch": integer(1), "history": HISTORY, "seconds": number(0), "started": optional(string()),
+    "best": obj({"epoch": integer(1), "acc": number(0, 1), "auc": RATE, "loss": LOSS}),
+})
+"""Schema of the plain values of an evaluation checkpoint (tensors: :func:`check_state`)."""
 ROBUSTNESS = "robustness.json"
 ROBUSTNESS_FIGURE = "robustness.png"
 
@@ -133,21 +145,16 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
     if resume:
         path = out / CHECKPOINT
         state = load_checkpoint(path, "evaluation")
+        check(state, CHECKPOINT_SCHEMA, path)
         check_state(path, state, {
-            "setup": {"arch": {"choices": {}, "space": {}}, "data": {"fingerprint": ""}, "settings": {}},
-            "epoch": 0, "network": network.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "rng": rng_state(generator), "history": [],
-            "seconds": 0.0})
+            "network": network.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "rng": rng_state(generator)})
         with restoring(path):
             differs = _difference(state["setup"], setup)
         if differs is not None:
             raise AutommError(f"{path}: {differs}; evaluate into a "
                               "new --out (or replace it with --force)")
-        if not 1 <= state["epoch"] <= settings.epochs or len(state["history"]) != state["epoch"] \
-                or not all(isinstance(h, dict) for h in state["history"]):
-            raise AutommError(f"{path}: inconsistent checkpoint: epoch {state['epoch']} with "
-                              f"{len(state['history'])} history records")
-        check_state(path, state.get("best"), {"epoch": 0, "acc": 0.0, "auc": None, "loss": None}, "best")
+        check_progress(path, state, settings.epochs)
         check_state(path, state.get("best_network"), network.state_dict(), "best_network")
         with restoring(path):
             network.load_state_dict(state["network"])

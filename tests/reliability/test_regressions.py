@@ -180,8 +180,8 @@ def test_inconsistent_checkpoints_are_refused_before_loading(copy, change, fragm
 
 
 @pytest.mark.parametrize(("change", "fragment"), [
-    (lambda s: {**s, "best": {}}, "best lacks"),
-    (lambda s: {**s, "best": None, "finished": "max-epochs"}, "best is not a dict"),
+    (lambda s: {**s, "best": {}}, "field best.epoch is missing"),
+    (lambda s: {**s, "best": None, "finished": "max-epochs"}, "without a best epoch"),
     (lambda s: {**s, "best": {**s["best"], "choices": {"x": "y"}}}, "does not exist"),
     (lambda s: {**s, "finished": torch.zeros(1)}, "finished"),
     (lambda s: {**s, "network": {k: v[:1] if v.ndim else v for k, v in s["network"].items()}}, "has shape"),

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import json
 
-from faults import CLEAN, run_cli
+import pytest
+import torch
+from faults import CLEAN, rewrite_checkpoint, run_cli
 
 from automm.data.manifest import SCHEMA as MANIFEST
 from automm.ir.architecture import SCHEMA as ARCH
+from automm.run.search import CHECKPOINT_SCHEMA as SEARCH_CHECKPOINT
 from automm.schema import field_name, mutated, mutations, problem
+from automm.train.retraining import CHECKPOINT_SCHEMA as EVALUATION_CHECKPOINT
 
 
 def _json(doc) -> str:
@@ -29,16 +33,20 @@ def test_files_written_by_search_and_evaluate_pass_their_schemas(pristine):
         assert problem(json.loads(path.read_text()), ARCH) is None, path
 
 
-def _expect_field_errors(path, doc, spec, command, minimum):
-    """Write each mutation of ``doc`` (by ``spec``) to ``path``; ``command`` must end in one line
-    naming ``path`` and the field."""
+def _expect_field_errors(path, doc, spec, command, minimum, *, checkpoint=False):
+    """Write each mutation of ``doc`` (by ``spec``) to ``path`` (JSON, or a checkpoint);
+    ``command`` must end in one line naming ``path`` and the field."""
     cases = list(mutations(doc, spec))
     assert len(cases) >= minimum
     for keys, bad in cases:
-        path.write_text(_json(mutated(doc, keys, bad)))
+        if checkpoint:
+            torch.save(mutated(doc, keys, bad), path)
+        else:
+            path.write_text(_json(mutated(doc, keys, bad)))
         outcome = run_cli(command, timeout=10)
-        named = str(path) in outcome.stderr and _named(keys, bad) in outcome.stderr
-        assert outcome.kind == CLEAN and named, (keys, bad, outcome)
+        field = field_name(keys) if checkpoint else _named(keys, bad)
+        assert outcome.kind == CLEAN and str(path) in outcome.stderr and field in outcome.stderr, \
+            (keys, bad, outcome)
 
 
 def test_every_arch_json_field_mutation_is_one_line_naming_the_field(pristine, tmp_path):
@@ -60,3 +68,53 @@ def test_a_cache_without_its_manifest_is_named_as_such(copy, tiny):
     (cache / "manifest.json").unlink()
     outcome = run_cli(["search", "--data", cache, "--out", cache.parent / "run", *tiny])
     assert outcome.kind == CLEAN and f"{cache / 'manifest.json'}: no such file" in outcome.stderr, outcome
+
+
+def _resume_evaluation(run):
+    return ["evaluate", run / "arch.json", "--out", run / "eval", "--epochs", 1, "--batch-size", 16,
+            "--resume"]
+
+
+def _state(path):
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def test_checkpoints_written_by_search_and_evaluate_pass_their_schemas(pristine):
+    assert problem(_state(pristine / "run" / "checkpoint.pt"), SEARCH_CHECKPOINT) is None
+    assert problem(_state(pristine / "run" / "eval" / "checkpoint.pt"), EVALUATION_CHECKPOINT) is None
+
+
+def test_every_search_checkpoint_field_mutation_is_one_line_naming_the_field(copy):
+    run = copy("run")
+    path = run / "checkpoint.pt"
+    _expect_field_errors(path, _state(path), SEARCH_CHECKPOINT, ["search", "--resume", run], 60,
+                         checkpoint=True)
+
+
+def test_every_evaluation_checkpoint_field_mutation_is_one_line_naming_the_field(copy):
+    run = copy("run")
+    path = run / "eval" / "checkpoint.pt"
+    _expect_field_errors(path, _state(path), EVALUATION_CHECKPOINT, _resume_evaluation(run), 60,
+                         checkpoint=True)
+
+
+@pytest.mark.parametrize(("change", "fragment"), [
+    (lambda s: {**s, "epoch": 100}, "epoch 100 of a 1-epoch run"),
+    (lambda s: {**s, "history": s["history"] * 2}, "epoch 1 with 2 history records"),
+    (lambda s: {**s, "history": [{**s["history"][0], "epoch": 3}]}, "history[0] is epoch 3"),
+    (lambda s: {**s, "best": {**s["best"], "epoch": 2}}, "best epoch 2 after the last epoch 1"),
+])
+@pytest.mark.parametrize("kind", ["search", "evaluation"])
+def test_checkpoints_must_agree_with_their_epoch_budget_and_history(copy, kind, change, fragment):
+    run = copy("run")
+    path = run / "checkpoint.pt" if kind == "search" else run / "eval" / "checkpoint.pt"
+    rewrite_checkpoint(path, change)
+    outcome = run_cli(["search", "--resume", run] if kind == "search" else _resume_evaluation(run))
+    assert outcome.kind == CLEAN and f"{path}: inconsistent checkpoint: {fragment}" in outcome.stderr, outcome
+
+
+def test_an_unfinished_search_at_its_last_epoch_is_refused(copy):
+    run = copy("run")
+    rewrite_checkpoint(run / "checkpoint.pt", lambda s: {**s, "finished": None})
+    outcome = run_cli(["search", "--resume", run])
+    assert outcome.kind == CLEAN and "epoch 1 of a 1-epoch run, not finished" in outcome.stderr, outcome
