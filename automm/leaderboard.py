@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from automm.errors import AutommError
-from automm.fileio import read_json
 from automm.ir import load_architecture
 from automm.locking import in_use
 from automm.sweep.results import EVAL, FAILED, RESULTS_JSONL, SWEEP
+from automm.train.evaluation_metrics import read_evaluation_metrics
 
 COLUMNS = ("run", "kind", "strategy", "settings", "search_val_auc", "test_auc", "params", "epochs", "seconds",
            "status")
@@ -88,10 +88,9 @@ def _architecture(path: Path) -> Any:
 
 def _object(path: Path) -> dict[str, Any] | None:
     try:
-        record = read_json(path) if path.is_file() else None
+        return read_evaluation_metrics(path) if path.is_file() else None
     except AutommError:
         return None
-    return record if isinstance(record, dict) else None
 
 
 def _records(path: Path) -> list[dict[str, Any]]:

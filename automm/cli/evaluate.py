@@ -230,12 +230,11 @@ def _recorded(eval_dir: Path, device: str | None) -> tuple[Path, RetrainSettings
     import dataclasses
 
     from automm.errors import AutommError, CacheError
-    from automm.fileio import read_json
     from automm.provenance import recorded_settings
+    from automm.train.evaluation_metrics import read_evaluation_metrics
 
     arch_json, metrics_json = eval_dir / "arch.json", eval_dir / "metrics.json"
-    metrics = read_json(metrics_json)
-    record = metrics.get("provenance") if isinstance(metrics, dict) else None
+    record = read_evaluation_metrics(metrics_json).get("provenance")
     settings = recorded_settings(record, metrics_json, RetrainSettings)
     if device is not None:
         settings = dataclasses.replace(settings, device=device)

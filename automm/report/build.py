@@ -32,6 +32,7 @@ from automm.report.provenance import how_it_ran
 from automm.report.source import describe_source
 from automm.train.bootstrap import chance_sentence
 from automm.train.breakdown import GROUP_KEYS
+from automm.train.evaluation_metrics import read_evaluation_metrics
 
 REPORT = "report.md"
 ENTROPY = "entropy.png"
@@ -146,8 +147,8 @@ def _read_object(evaluation: Path | None, name: str) -> tuple[Path, dict[str, An
 
 def read_metrics(evaluation: Path | None) -> dict[str, Any] | None:
     """The metrics.json of an evaluation directory (None without one)."""
-    found = _read_object(evaluation, "metrics.json")
-    return None if found is None else found[1]
+    path = evaluation / "metrics.json" if evaluation else None
+    return read_evaluation_metrics(path) if path is not None and path.is_file() else None
 
 
 def read_robustness(evaluation: Path | None) -> dict[str, Any] | None:

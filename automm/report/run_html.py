@@ -42,6 +42,7 @@ from automm.report.html import (
     write_page,
 )
 from automm.train.bootstrap import chance_sentence
+from automm.train.evaluation_metrics import read_evaluation_metrics
 
 REPORT_HTML = "report.html"
 TEST_KEYS = (("test_auc", "test AUC"), ("test_acc", "test accuracy"), ("test_eer", "test EER"),
@@ -60,7 +61,7 @@ def write_run_html(run_dir: str | os.PathLike[str], eval_dir: str | os.PathLike[
         raise AutommError(f"{run}: no such run directory")
     arch = load_architecture(run / "arch.json")
     evaluation = find_eval_dir(run, Path(eval_dir) if eval_dir is not None else None)
-    metrics = _read_object(evaluation / "metrics.json") if evaluation else None
+    metrics = read_evaluation_metrics(evaluation / "metrics.json") if evaluation else None
     eval_arch = evaluation / "arch.json" if evaluation else None
     provenance = [arch.provenance]
     if eval_arch is not None and eval_arch != run / "arch.json" and eval_arch.is_file():

@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from automm.fileio import read_json
 from automm.ir import load_architecture
 from automm.report.compare import read_runs
 from automm.report.figures import entropy_compare_figures
@@ -16,6 +15,7 @@ from automm.report.html import Markup, drawn_svg, esc, figure, link, relative, t
 from automm.report.run_html import REPORT_HTML
 from automm.report.sweep import HEATMAPS, entropy_overlay, heatmap
 from automm.sweep.results import FAILED, OK, read_sweep
+from automm.train.evaluation_metrics import read_evaluation_metrics
 
 POINT_COLUMNS = ("status", "test_auc", "test_acc", "test_eer", "search_val_auc", "params", "epochs",
                  "search_seconds", "evaluate_seconds", "error")
@@ -72,8 +72,7 @@ def _compare_row(run: Path, label: str, page_dir: Path) -> list[Any]:
     arch = load_architecture(run / "arch.json") if (run / "arch.json").is_file() else None
     metrics: Mapping[str, Any] = arch.metrics if arch is not None else {}
     test = run / "eval" / "metrics.json"
-    test_metrics = read_json(test) if test.is_file() else {}
-    test_auc = test_metrics.get("test_auc") if isinstance(test_metrics, Mapping) else None
+    test_auc = read_evaluation_metrics(test).get("test_auc") if test.is_file() else None
     return [run_link(run, page_dir), label.removeprefix(f"{run.name} "), metrics.get("epochs"),
             metrics.get("val_auc"), test_auc, metrics.get("params")]
 

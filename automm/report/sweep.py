@@ -18,7 +18,8 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from automm.fileio import read_json, write_text
+from automm.fileio import write_text
+from automm.ir import load_architecture
 from automm.report.build import read_jsonl
 from automm.report.figures import FAMILY_SYMBOLS, _epoch_axis, _epochs, _figure, _number, _publish, variants
 from automm.report.latex import PREAMBLE, tabular
@@ -27,6 +28,7 @@ from automm.report.markdown import escape, table
 from automm.report.provenance import how_it_ran
 from automm.sweep.grid import Axis, format_value, plain
 from automm.sweep.results import OK, read_sweep
+from automm.train.evaluation_metrics import read_evaluation_metrics
 
 TABLE = "table.md"
 LATEX = "table.tex"
@@ -74,8 +76,8 @@ def _point_records(run: Path) -> dict[str, Any]:
     records = {}
     for name, path in (("search", run / "arch.json"), ("evaluation", run / "eval" / "metrics.json")):
         if path.is_file():
-            doc = read_json(path)
-            if isinstance(doc, dict) and isinstance(doc.get("provenance"), dict):
+            doc = read_evaluation_metrics(path) if name == "evaluation" else load_architecture(path).to_dict()
+            if doc.get("provenance"):
                 records[name] = doc["provenance"]
     return records
 

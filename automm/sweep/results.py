@@ -62,8 +62,11 @@ def finished_row(sweep_dir: str | os.PathLike[str], key: str, values: Mapping[st
     arch_path, metrics_path = run / "arch.json", run / EVAL / "metrics.json"
     if not arch_path.is_file() or not metrics_path.is_file():
         return None
-    found = read_json(metrics_path)
-    searched = read_json(arch_path).get("metrics", {})
+    from automm.ir import load_architecture
+    from automm.train.evaluation_metrics import read_evaluation_metrics
+
+    found = read_evaluation_metrics(metrics_path)
+    searched = load_architecture(arch_path).metrics
     return {**base_row(key, values), "status": OK,
             **{k: found.get(k) for k in ("test_auc", "test_acc", "test_eer", "val_auc", "val_acc", "params")},
             "search_val_auc": searched.get("val_auc"), "search_val_acc": searched.get("val_acc"),

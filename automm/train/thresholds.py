@@ -16,10 +16,19 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from automm.errors import AutommError
+from automm.schema import integer, nullable, number, obj, optional, string
 
 POINTS = ("eer", "target-fpr")
 """Names of the recorded operating points (their keys in ``thresholds``: ``-`` becomes ``_``)."""
 RULE = "fake if p_fake >= threshold"
+
+_RATE = optional(nullable(number(0, 1)))
+_RATES = optional(obj({"fpr": _RATE, "tpr": _RATE}))
+_POINT = optional(nullable(obj({"threshold": nullable(number()), "val": _RATES, "test": _RATES,
+                                "target": _RATE})))
+SCHEMA = nullable(obj({"split": optional(string()), "videos": optional(integer(0)),
+                       "rule": optional(string()), "eer": _POINT, "target_fpr": _POINT}))
+"""Schema of the ``thresholds`` record of metrics.json (:func:`choose_thresholds`)."""
 
 
 def cuts(scores: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

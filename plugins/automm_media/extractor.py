@@ -16,6 +16,8 @@ import torch
 
 import automm
 from automm.errors import DataError
+from automm.schema import boolean, dataclass_schema, integer, list_of, map_of, number, obj, optional, string
+from automm.train.settings import SEED
 from automm_media.audio import LogSpectrogram
 from automm_media.backbone_set import DEFAULT_BACKBONES, build_backbone, check_backbones, describe
 from automm_media.decode import SkipVideo
@@ -79,6 +81,19 @@ class ExtractSettings:
             raise DataError(f"feature source lacks extraction settings ({exc}); "
                             "was it written by automm extract?") from None
 
+
+
+_PAIRS = optional(list_of(list_of(string(), 2, 2)))
+SOURCE_SCHEMA = obj({
+    "extractor": string(EXTRACTOR),
+    "settings": dataclass_schema(ExtractSettings, frames=optional(integer(1)), crop=optional(integer(32)),
+                                 positions=optional(integer(1)), min_seconds=optional(number(0)),
+                                 seed=optional(SEED), backbones=_PAIRS, weights=_PAIRS),
+    "backbones": map_of(obj({"sha256": string(), "weights": string(), "pretrained": optional(boolean())})),
+})
+"""Schema of the ``source`` record :meth:`FeatureExtractor.source` writes into a cache manifest
+(and evaluations copy into arch.json's ``provenance.data.source``), as ``predict`` rebuilds the
+extraction from it."""
 
 def _file_digest(path: str) -> str:
     from automm_media.backbones import file_sha256

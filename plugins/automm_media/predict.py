@@ -13,15 +13,21 @@ from typing import Any
 import torch
 
 from automm.errors import ArchitectureError, DataError
-from automm.fileio import quiet_loader, read_json
+from automm.fileio import quiet_loader
 from automm.ir import build_space_for, load_architecture
 from automm.nn.network import FusionNetwork
+from automm.schema import check, obj
 from automm.train.device import resolve_device
+from automm.train.evaluation_metrics import read_evaluation_metrics
 from automm_media.classes import CLASSES, FAKE
 from automm_media.decode import SkipVideo
 from automm_media.detector import Detector
-from automm_media.extractor import EXTRACTOR, ExtractSettings, FeatureExtractor
+from automm_media.extractor import EXTRACTOR, SOURCE_SCHEMA, ExtractSettings, FeatureExtractor
 from automm_media.preprocess import Preprocessor
+
+MODEL_ARCH = obj({"provenance": obj({"data": obj({"source": SOURCE_SCHEMA})})})
+"""What a model directory's arch.json must hold beyond the arch.json schema: the feature
+extraction ``predict`` rebuilds (:data:`automm_media.extractor.SOURCE_SCHEMA`)."""
 
 
 def label(p_fake: float, threshold: float) -> str:
@@ -71,8 +77,11 @@ class Predictor:
         data = self.arch.provenance.get("data")
         source = data.get("source") if isinstance(data, dict) else None
         if not isinstance(source, dict) or source.get("extractor") != EXTRACTOR:
-            raise DataError(f"{root / 'arch.json'}: provenance.data.source does not describe an "
-                            f"'automm extract' feature cache; cannot rebuild the feature extraction")
+            found = source.get("extractor") if isinstance(source, dict) else source
+            raise DataError(f"{root / 'arch.json'}: provenance.data.source does not describe an 'automm "
+                            f"extract' feature cache (field provenance.data.source.extractor is "
+                            f"{found!r:.40}, not {EXTRACTOR!r}); cannot rebuild the feature extraction")
+        check(self.arch.to_dict(), MODEL_ARCH, root / "arch.json", DataError)
         self.source = source
         settings = ExtractSettings.from_source(source)
         settings = dataclasses.replace(settings, weights=(*settings.weights, *weights),
@@ -112,8 +121,8 @@ class Predictor:
         self.preprocess = Preprocessor(self.detector.modalities, frames=settings.frames, crop=settings.crop,
                                        min_seconds=settings.min_seconds, device=self.device)
         self.metrics_file = root / "metrics.json"
-        metrics = read_json(self.metrics_file, ArchitectureError) if self.metrics_file.is_file() else {}
-        self.metrics: dict[str, Any] = metrics if isinstance(metrics, dict) else {}
+        self.metrics: dict[str, Any] = (read_evaluation_metrics(self.metrics_file, ArchitectureError)
+                                        if self.metrics_file.is_file() else {})
         """The evaluation's ``metrics.json`` (empty when there is none); its ``thresholds`` are
         the recorded decision thresholds (:mod:`automm.train.thresholds`)."""
 

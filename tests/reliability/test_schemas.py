@@ -14,6 +14,7 @@ from automm.data.manifest import SCHEMA as MANIFEST
 from automm.ir.architecture import SCHEMA as ARCH
 from automm.run.search import CHECKPOINT_SCHEMA as SEARCH_CHECKPOINT
 from automm.schema import field_name, mutated, mutations, problem
+from automm.train.evaluation_metrics import SCHEMA as METRICS
 from automm.train.retraining import CHECKPOINT_SCHEMA as EVALUATION_CHECKPOINT
 
 
@@ -53,6 +54,17 @@ def test_every_arch_json_field_mutation_is_one_line_naming_the_field(pristine, t
     arch = tmp_path / "arch.json"
     doc = json.loads((pristine / "run" / "arch.json").read_text())
     _expect_field_errors(arch, doc, ARCH, ["show", arch], 100)
+
+
+def test_metrics_json_written_by_evaluate_passes_its_schema(pristine):
+    assert problem(json.loads((pristine / "run" / "eval" / "metrics.json").read_text()), METRICS) is None
+
+
+def test_every_metrics_json_field_mutation_is_one_line_naming_the_field(copy, tmp_path):
+    run = copy("run")
+    path = run / "eval" / "metrics.json"
+    _expect_field_errors(path, json.loads(path.read_text()), METRICS,
+                         ["evaluate", "--rerun", run / "eval", "--out", tmp_path / "again"], 100)
 
 
 def test_every_manifest_field_mutation_is_one_line_naming_the_field(copy, tiny):
