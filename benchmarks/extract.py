@@ -10,17 +10,20 @@ folder) go through the stages of ``automm extract``:
 - spectrogram: 257 x 300 log spectrograms (clips/s);
 - backbones: ResNet-34 on the K face crops of a video (crops/s) and on its spectrogram (clips/s).
 
-Then the whole of ``automm extract`` on the generated corpus (every category) with 1 and 2
-worker processes (``--workers``): videos per minute, including the start of the workers, and
-the time that rate gives for FakeAVCeleb v1.2 (21,544 videos).
+Then the whole of ``automm extract`` on the generated corpus (every category; or on the demo
+corpus at ``--corpus``) with 1, 2 and ``auto`` workers (``--workers``): videos per minute,
+including the start of the workers, the stage times (summed over the workers) and the time that
+rate gives for FakeAVCeleb v1.2 (21,544 videos). The load average before and after is printed:
+the figures hold for an idle machine only.
 
 Usage: ``python benchmarks/extract.py [--videos 8] [--frames 8] [--threads 2] [--device cpu]
-[--workers 1,2]``
+[--workers 1,2,auto] [--corpus DIR]``
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -47,7 +50,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=8, help="K sampled frames per video")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--workers", default="1,2", help="worker counts of the whole-pipeline runs")
+    parser.add_argument("--workers", default="1,2,auto", help="worker counts of the whole-pipeline runs")
+    parser.add_argument("--corpus", type=Path, help="extract this demo corpus (default: the generated one)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -59,6 +63,7 @@ def main() -> None:
     from automm_media.extractor import ExtractSettings, FeatureExtractor
 
     device = torch.device(args.device)
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         identities = max(4, 2 * ((args.videos + 7) // 8))
         generate_demo(Path(tmp) / "corpus", DemoSpec(identities=identities, real_clips=1), progress=False)
@@ -89,17 +94,18 @@ def main() -> None:
             with torch.inference_mode():
                 dt, spec = timed(lambda w=wave: spectrogram(w))
                 record("spectrogram (clips)", 1, dt)
-                dt, _ = timed(lambda c=crops: extractor.backbones["image"](c.unsqueeze(0)))
+                dt, _ = timed(lambda c=crops: extractor.inference["image"](c.unsqueeze(0)))
                 record(f"ResNet-34 image, {crops.shape[-1]} px crops", len(crops), dt)
-                dt, _ = timed(lambda s=spec: extractor.backbones["audio"](s.unsqueeze(0)))
+                dt, _ = timed(lambda s=spec: extractor.inference["audio"](s.unsqueeze(0)))
                 record("ResNet-34 audio (clips)", 1, dt)
             assert points is not None
         pipeline = []
-        for workers in (int(w) for w in args.workers.split(",") if w):
+        corpus = args.corpus or Path(tmp) / "corpus"
+        for workers in (w if w == "auto" else int(w) for w in args.workers.split(",") if w):
             start = time.perf_counter()
-            result = extract([Path(tmp) / "corpus"], Path(tmp) / f"cache-{workers}", device=args.device,
+            result = extract([corpus], Path(tmp) / f"cache-{workers}", device=args.device,
                              settings=ExtractSettings(frames=args.frames), workers=workers, progress=False)
-            pipeline.append((workers, result.extracted, time.perf_counter() - start))
+            pipeline.append((workers, result, time.perf_counter() - start))
 
     print(f"device {device}, torch threads {torch.get_num_threads()}, {len(videos)} videos "
           f"(3 s, 25 fps, 128 x 128), K = {args.frames} frames per video")
@@ -108,10 +114,15 @@ def main() -> None:
         print(f"{stage:<34} {items:>8.0f} {seconds:>9.2f} {items / seconds:>10.1f}")
     seconds = sum(v[1] for k, v in rows.items() if k != "MTCNN detection") / len(videos)
     print(f"per video, all stages: {seconds:.3f} s ({1 / seconds:.2f} videos/s)")
-    for workers, count, seconds in pipeline:
-        rate = 60 * count / seconds
-        print(f"automm extract, {workers} worker(s): {count} videos in {seconds:.1f} s = "
-              f"{rate:.1f} videos/min; FakeAVCeleb v1.2 (21,544 videos) would take {21544 / rate / 60:.1f} h")
+    for workers, result, seconds in pipeline:
+        rate = 60 * result.extracted / seconds
+        stages = ", ".join(f"{k} {v:.1f} s" for k, v in result.stage_seconds.items())
+        print(f"automm extract, workers {workers} ({result.workers}): {result.extracted} videos in "
+              f"{seconds:.1f} s = {rate:.1f} videos/min (stages summed over the workers: {stages}); "
+              f"FakeAVCeleb v1.2 (21,544 videos) would take {21544 / rate / 60:.1f} h")
+    print(f"load average (1, 5, 15 min) before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after "
+          + " ".join(f"{v:.2f}" for v in os.getloadavg()) + f"; {len(os.sched_getaffinity(0))} usable cores")
+
 
 if __name__ == "__main__":
     main()

@@ -4,6 +4,8 @@ once into the user cache) or nothing (the demo corpus, generated and extracted o
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -22,18 +24,42 @@ def _extract(dataset: Path, out: Path) -> Path:
     return out
 
 
+FIRST_RUN = {"corpus": (3.0, 0.2), "extraction": (4.0, 0.35), "search": (13.0, 0.0)}
+"""Per stage of the first demo run: seconds of start-up and CPU seconds per video on one core,
+measured on the 2-core reference machine (the search: its 30 epochs there); for the estimate only."""
+
+
+def first_run_estimate(videos: int, cores: int, stages: Sequence[str]) -> dict[str, float]:
+    """Estimated seconds of each of ``stages`` of the first demo run on an idle machine with
+    ``cores`` CPU cores (:data:`FIRST_RUN`)."""
+    return {s: FIRST_RUN[s][0] + videos * FIRST_RUN[s][1] / max(1, cores) for s in stages}
+
+
 def demo_cache() -> Path:
-    """The demo corpus's feature cache, generating and extracting it on first use."""
+    """The demo corpus's feature cache, generating and extracting it on first use, with an
+    estimate of the stages to come first and the time each took after."""
     require_plugin("media", "the demo corpus (the default --data)")
-    from automm_deepfake.demo import generate_demo
+    from automm.train.device import available_cores
+    from automm_deepfake.demo import DemoSpec, generate_demo
 
     root = user_cache_dir() / "demo"
     corpus, features = root / "corpus", root / "features"
-    if not (features / "manifest.json").is_file():
-        click.echo(f"automm: preparing the demo corpus in {root} (once; 2-3 minutes on 2 CPU cores)",
+    first = not (features / "manifest.json").is_file()
+    if first:
+        cores = available_cores()
+        todo = [s for s in FIRST_RUN if s != "corpus" or not (corpus / "demo.json").is_file()]
+        guess = first_run_estimate(DemoSpec().videos, cores, todo)
+        click.echo(f"automm: preparing the demo corpus in {root} (once): about {sum(guess.values()):.0f} s "
+                   f"on {cores} idle core(s) (" + ", ".join(f"{s} {t:.0f} s" for s, t in guess.items()) + ")",
                    err=True)
+    start = time.perf_counter()
     generate_demo(corpus)
-    return _extract(corpus, features)
+    made = time.perf_counter()
+    out = _extract(corpus, features)
+    if first:
+        click.echo(f"automm: first run: corpus {made - start:.1f} s, extraction "
+                   f"{time.perf_counter() - made:.1f} s; the search follows", err=True)
+    return out
 
 
 def dataset_cache(dataset: Path) -> Path:

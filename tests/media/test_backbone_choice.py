@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from automm_media.backbones import AudioBackbone, ImageBackbone
 from automm_media.extractor import ExtractSettings
 from click.testing import CliRunner
 from videokit import face_frames, speech, write_video
@@ -83,3 +84,19 @@ def test_bad_backbone_options_are_one_line(tiny_videos, tmp_path, args, message)
                                    "--device", "cpu", *args])
     assert res.exit_code == 2 and message in res.stderr and len(res.stderr.strip().splitlines()) == 1, \
         res.output
+
+
+@pytest.mark.parametrize(("backbone", "shape"), [(ImageBackbone, (3, 2, 3, 64, 64)),
+                                                 (AudioBackbone, (3, 1, 257, 40))])
+def test_the_inference_copy_computes_the_same_taps(backbone, shape):
+    """Extraction's blocked-layout copy of a ResNet-34 backbone: the original's taps (within
+    float rounding), as dense tensors; the original is left as it was."""
+    module = backbone(L=4, seed=3)
+    fast = module.inference_copy()
+    x = torch.rand(shape)
+    with torch.inference_mode():
+        want, got = module(x), fast(x)
+    assert not module.blocked and fast.blocked and list(got) == list(want)
+    for tap, value in want.items():
+        assert not got[tap].is_mkldnn
+        torch.testing.assert_close(got[tap], value, rtol=1e-4, atol=1e-5)

@@ -4,11 +4,14 @@ deepfake plugin's automm_prepare_data; with plugin media blocked they say they n
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 
 import pytest
+from automm_deepfake.data import first_run_estimate
+from automm_deepfake.demo import DemoSpec
 
 from automm.data import FeatureCache
 from automm.data.prepare import resolve_data
@@ -52,9 +55,20 @@ def test_no_data_means_the_demo_corpus_made_once(space, folder_dataset, tmp_path
     path = space.prepare_data(None)
     assert path == tmp_path / "user" / "demo" / "features" and len(FeatureCache.open(path)) == 3
     assert made == [tmp_path / "user" / "demo" / "corpus"]
-    assert "preparing the demo corpus" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    cores = len(os.sched_getaffinity(0))
+    guess = first_run_estimate(DemoSpec().videos, cores, ["corpus", "extraction", "search"])
+    assert f"preparing the demo corpus in {tmp_path / 'user' / 'demo'} (once): about " \
+           f"{sum(guess.values()):.0f} s on {cores} idle core(s) (corpus {guess['corpus']:.0f} s, " in said
+    assert re.search(r"automm: first run: corpus \d+\.\d s, extraction \d+\.\d s; the search follows", said)
     assert space.prepare_data(None) == path
     assert "preparing" not in capsys.readouterr().err
+
+
+def test_the_first_run_estimate_shares_the_work_out_over_the_cores():
+    one, two = (first_run_estimate(120, cores, ["corpus", "extraction", "search"]) for cores in (1, 2))
+    assert all(two[s] < one[s] for s in ("corpus", "extraction")) and two["search"] == one["search"]
+    assert list(first_run_estimate(120, 2, ["extraction", "search"])) == ["extraction", "search"]
 
 
 def test_with_media_blocked_datasets_and_the_demo_say_they_need_it(folder_dataset, tmp_path):
