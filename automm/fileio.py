@@ -245,10 +245,11 @@ def read_user_bytes(path: str | os.PathLike[str], limit: int, error: type[Automm
         raise error(f"{p}: no such file") from None
     except OSError as exc:
         raise error(f"{p}: cannot read: {exc.strerror or exc}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # before fdopen, which refuses a directory naming the fd
+        os.close(fd)
+        raise error(f"{p}: not a regular file")
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise error(f"{p}: not a regular file")
         if info.st_size > limit:
             raise error(f"{p}: too large ({info.st_size} bytes; at most {limit})")
         try:

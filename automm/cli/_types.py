@@ -11,19 +11,21 @@ from typing import Any
 import click
 
 
-class FiniteFloat(click.types.FloatParamType):
-    """A float option that refuses ``nan``, ``inf`` and ``-inf``."""
-
-    name = "float"
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses ``nan``, ``inf`` and ``-inf`` and, given bounds (those of
+    :class:`click.FloatRange`), values outside them: the one check of every float option
+    (click's own range lets ``nan`` through, every comparison with it being false)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        number = super().convert(value, param, ctx)
+        number = click.types.FloatParamType.convert(self, value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
-        return number
+        return float(super().convert(number, param, ctx))
 
 
 FINITE_FLOAT = FiniteFloat()
+NON_NEGATIVE = FiniteFloat(min=0)
+POSITIVE = FiniteFloat(min=0, min_open=True)
 
 
 class OutDir(click.Path):

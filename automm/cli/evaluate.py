@@ -22,6 +22,7 @@ from automm.cli._run_output import (
 )
 from automm.cli._types import (
     SEED,
+    FiniteFloat,
     json_option,
     logger_option,
     no_verify_option,
@@ -143,7 +144,7 @@ def _threshold_rows(thresholds: Mapping[str, Any] | None) -> list[tuple[str, Any
               help=BALANCE_HELP)
 @click.option("--precision", type=click.Choice(PRECISIONS), default=RetrainSettings.precision,
               show_default=True, help=PRECISION_HELP)
-@click.option("--target-fpr", type=click.FloatRange(0, 1), default=RetrainSettings.target_fpr,
+@click.option("--target-fpr", type=FiniteFloat(0, 1), default=RetrainSettings.target_fpr,
               show_default=True, help="False-positive rate of the target-fpr decision threshold (chosen on "
                                       "validation beside the EER threshold; automm predict --threshold).")
 @click.option("--bootstrap", type=click.IntRange(1), default=RetrainSettings.bootstrap, show_default=True,

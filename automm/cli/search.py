@@ -32,7 +32,7 @@ from automm.cli._run_output import (
 )
 from automm.cli._space_options import space_options
 from automm.cli._types import (
-    FINITE_FLOAT,
+    NON_NEGATIVE,
     SEED,
     json_option,
     logger_option,
@@ -204,7 +204,7 @@ def _print_result(result: SearchResult) -> None:
 @click.option("--batch-size", type=click.IntRange(1), default=SearchSettings.batch_size, show_default=True)
 @click.option("--device", default=SearchSettings.device, show_default=True, help=DEVICES + ".")
 @threads_option
-@click.option("--entropy-tol", type=FINITE_FLOAT, default=SearchSettings.entropy_tol, show_default=True,
+@click.option("--entropy-tol", type=NON_NEGATIVE, default=SearchSettings.entropy_tol, show_default=True,
               help="Converged when every choice family's entropy changes by less than this ...")
 @click.option("--patience", type=click.IntRange(0), default=SearchSettings.patience, show_default=True,
               help="... for this many consecutive epochs.")

@@ -18,7 +18,14 @@ from automm import plugins
 from automm.cli import search as search_cli
 from automm.cli._run_output import echo_json, echo_line, echo_next, stdout_to_stderr
 from automm.cli._space_options import space_options
-from automm.cli._types import json_option, out_option, progress_flag, resume_option, show_progress
+from automm.cli._types import (
+    NON_NEGATIVE,
+    json_option,
+    out_option,
+    progress_flag,
+    resume_option,
+    show_progress,
+)
 from automm.errors import AutommError
 from automm.extras import require_ray
 from automm.train.settings import RetrainSettings
@@ -51,7 +58,7 @@ SHARED = ("strategy", "space_name", "data", "epochs", "batch_size", "device", "e
                    "what the cluster's resources allow).")
 @click.option("--cpus-per-trial", type=click.IntRange(1), default=1, show_default=True,
               help="CPU cores (torch threads) of each point.")
-@click.option("--gpus-per-trial", type=click.FloatRange(0), default=0.0, show_default=True,
+@click.option("--gpus-per-trial", type=NON_NEGATIVE, default=0.0, show_default=True,
               help="GPUs of each Ray trial; fractions pack several points onto one GPU (ray only).")
 @click.option("--ray-address", metavar="auto|HOST:PORT",
               help="Join this Ray cluster (default: start a local Ray instance); --data and --out must "

@@ -8,7 +8,7 @@ import click
 
 from automm import plugins
 from automm.cli._run_output import echo_json
-from automm.cli._types import FINITE_FLOAT, json_option, out_option, progress_flag, threads_option
+from automm.cli._types import NON_NEGATIVE, json_option, out_option, progress_flag, threads_option
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -112,7 +112,7 @@ def summary(result: ExtractResult) -> str:
 @click.option("--frames", default=8, show_default=True, help="Face crops per video, uniformly spaced.")
 @click.option("--positions", default=16, show_default=True, help="Positions L per tap along time.")
 @click.option("--crop", default=112, show_default=True, help="Aligned face crop size in pixels.")
-@click.option("--min-seconds", default=1.0, show_default=True, type=FINITE_FLOAT,
+@click.option("--min-seconds", default=1.0, show_default=True, type=NON_NEGATIVE,
               help="Shorter videos are skipped.")
 @click.option("--backbone", "backbone_specs", multiple=True, metavar="MODALITY=NAME",
               help="Backbone of a modality: any registered one (automm plugins); repeatable; NAME none "

@@ -15,7 +15,7 @@ import torch
 
 from automm.deploy import EXTRA_FILE, METADATA_NAME, check_description
 from automm.errors import AutommError, DataError
-from automm.fileio import quiet_loader
+from automm.fileio import not_regular, quiet_loader
 from automm.train.device import resolve_device
 from automm_media.predict import check_finite_weights
 from automm_media.preprocess import Preprocessor
@@ -26,8 +26,10 @@ class ExportedDetector:
 
     def __init__(self, path: str | os.PathLike[str], *, device: str = "auto") -> None:
         self.path = Path(path)
-        if not self.path.is_file():
-            raise DataError(f"{self.path}: no such model file")
+        problem = not_regular(self.path)  # torch and onnxruntime would block forever on a FIFO
+        if problem is not None:
+            raise DataError(f"{self.path}: no such model file" if problem == "no such file" else
+                            f"{self.path}: cannot load: {problem}")
         self.device = resolve_device(device)
         try:
             if zipfile.is_zipfile(self.path):

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from automm.errors import ArchitectureError, DataError
-from automm.fileio import quiet_loader
+from automm.fileio import not_regular, quiet_loader
 from automm.ir import build_space_for, load_architecture
 from automm.nn.network import FusionNetwork
 from automm.schema import check, obj
@@ -97,17 +97,20 @@ class Predictor:
                                 f"{str(want)[:12]}); pass --weights {modality}=PATH with the original file")
         self.network = FusionNetwork(build_space_for(self.arch), self.arch, dropout=0.2)
         weights_file = root / "model.safetensors"
+        problem = not_regular(weights_file)  # safetensors would block forever on a FIFO
+        if problem == "no such file":
+            hint = (f"; the model is in the evaluation directory: automm predict {root / 'eval'} ..."
+                    if (root / "eval" / "model.safetensors").is_file() else
+                    "; MODEL_DIR is the --out directory of automm evaluate (a search run holds no model: "
+                    "run automm evaluate RUN_DIR/arch.json first)")
+            raise ArchitectureError(f"{weights_file}: no such file{hint}")
+        if problem is not None:
+            raise ArchitectureError(f"{weights_file}: cannot read: {problem}")
         try:
             from safetensors.torch import load_file
 
             with quiet_loader():
                 state = load_file(str(weights_file))
-        except FileNotFoundError:
-            hint = (f"; the model is in the evaluation directory: automm predict {root / 'eval'} ..."
-                    if (root / "eval" / "model.safetensors").is_file() else
-                    "; MODEL_DIR is the --out directory of automm evaluate (a search run holds no model: "
-                    "run automm evaluate RUN_DIR/arch.json first)")
-            raise ArchitectureError(f"{weights_file}: no such file{hint}") from None
         except Exception as exc:  # a damaged file is one clear error
             raise ArchitectureError(f"{weights_file}: cannot read: {exc}") from None
         check_finite_weights(state.items(), weights_file)
@@ -121,8 +124,9 @@ class Predictor:
         self.preprocess = Preprocessor(self.detector.modalities, frames=settings.frames, crop=settings.crop,
                                        min_seconds=settings.min_seconds, device=self.device)
         self.metrics_file = root / "metrics.json"
+        present = os.path.lexists(self.metrics_file)  # a FIFO or directory there is an error, not absent
         self.metrics: dict[str, Any] = (read_evaluation_metrics(self.metrics_file, ArchitectureError)
-                                        if self.metrics_file.is_file() else {})
+                                        if present else {})
         """The evaluation's ``metrics.json`` (empty when there is none); its ``thresholds`` are
         the recorded decision thresholds (:mod:`automm.train.thresholds`)."""
 

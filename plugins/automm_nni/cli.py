@@ -11,7 +11,7 @@ import click
 
 from automm.cli._run_output import echo_line, metric
 from automm.cli._space_options import parse_space_options
-from automm.cli._types import FINITE_FLOAT, SEED, no_verify_option, out_option, progress_option
+from automm.cli._types import NON_NEGATIVE, POSITIVE, SEED, no_verify_option, out_option, progress_option
 from automm_nni import STRATEGIES
 
 
@@ -67,10 +67,10 @@ def export(target: str, args: tuple[str, ...], out: Path | None) -> None:
 @click.option("--batch-size", type=click.IntRange(2), default=64, show_default=True)
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:k].")
-@click.option("--learning-rate", type=FINITE_FLOAT, default=3e-3, show_default=True,
+@click.option("--learning-rate", type=POSITIVE, default=3e-3, show_default=True,
               help="Adam learning rate of the network weights (NNI's Classification evaluator).")
-@click.option("--weight-decay", type=FINITE_FLOAT, default=3e-3, show_default=True)
-@click.option("--arc-learning-rate", type=FINITE_FLOAT, default=3e-4, show_default=True,
+@click.option("--weight-decay", type=NON_NEGATIVE, default=3e-3, show_default=True)
+@click.option("--arc-learning-rate", type=POSITIVE, default=3e-4, show_default=True,
               help="Adam learning rate of the architecture logits (darts, gumbel; NNI's default).")
 @progress_option
 @no_verify_option

@@ -227,6 +227,45 @@ def test_bad_option_values(copy, tiny, args):
     assert_clean(["search", "--data", copy("cache"), "--out", "never", *tiny, *args])
 
 
+def _float_options():
+    import click
+
+    from automm.cli import cli
+
+    ctx = click.Context(cli)
+
+    def walk(command, path):
+        if isinstance(command, click.Group):
+            for name in command.list_commands(ctx):
+                yield from walk(command.get_command(ctx, name), [*path, name])
+        else:
+            yield from ((" ".join(path), p) for p in command.params
+                        if isinstance(p.type, click.types.FloatParamType))
+
+    return list(walk(cli, []))
+
+
+def test_every_float_option_is_the_shared_finite_check():
+    from automm.cli._types import FiniteFloat
+
+    options = _float_options()
+    assert len(options) >= 8
+    assert [(verb, p.opts) for verb, p in options if not isinstance(p.type, FiniteFloat)] == []
+
+
+@pytest.mark.parametrize("args", [
+    ["evaluate", "run/arch.json", "--target-fpr", "nan"],
+    ["evaluate", "run/arch.json", "--target-fpr", "1.5"],
+    ["sweep", "--gpus-per-trial", "inf"], ["search", "--entropy-tol", "-1"],
+    ["extract", "cache", "--min-seconds", "-1"],
+])
+def test_float_options_out_of_range_or_not_finite_are_refused(copy, monkeypatch, args):
+    copy("cache")
+    monkeypatch.chdir(copy("run").parent)
+    assert_clean([*args, "--out", "never"], args[-2])
+    assert not os.path.exists("never")
+
+
 @pytest.mark.parametrize("temperature", ["1e-45", "1e308"])
 def test_a_search_whose_validation_loss_becomes_nan_stops_naming_value_and_epoch(copy, tiny, temperature):
     cache = copy("cache")
