@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from automm.errors import AutommError
 from automm.fileio import remove_stale_temps
+from automm.schema import integer, obj, problem, string
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,6 +29,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 class LockedError(AutommError):
     """Another live process owns the directory."""
 
+
+LOCK = obj({"pid": integer(1), "host": string()})
+"""Schema of a lock file (a record that does not fit is a writer killed mid-write: stale)."""
 
 def lock_path(path: str | os.PathLike[str]) -> Path:
     """The lock file of directory ``path``: ``.NAME.lock`` beside it."""
@@ -56,9 +60,9 @@ def _holder(lock: Path) -> tuple[int, str] | None:
     """``(pid, host)`` recorded in ``lock``; None when unreadable (a writer killed mid-write)."""
     try:
         record = json.loads(lock.read_text(encoding="utf-8"))
-        return int(record["pid"]), str(record["host"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError):
         return None
+    return (record["pid"], record["host"]) if problem(record, LOCK) is None else None
 
 
 def _stale(lock: Path) -> bool:

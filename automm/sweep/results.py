@@ -17,7 +17,8 @@ from typing import Any
 
 from automm.errors import AutommError, one_line
 from automm.fileio import read_json, write_json, write_text
-from automm.sweep.grid import Axis, format_value, plain
+from automm.schema import check, list_of, nullable, obj, optional, string
+from automm.sweep.grid import SEED, SPACE, STRATEGY, Axis, format_value, plain
 
 FORMAT = "automm.sweep/1"
 SWEEP = "sweep.json"
@@ -31,6 +32,22 @@ METRIC_COLUMNS = ("status", "error", "test_auc", "test_acc", "test_eer", "val_au
                   "search_seconds", "evaluate_seconds", "run_dir")
 """Columns of a row after the point's key and axis values (val_*: the selected epoch of the
 evaluation; search_val_*: the searched architecture's score during search)."""
+SCHEMA = obj({
+    "format": string(FORMAT),
+    "axes": list_of(obj({"name": string(), "kind": string(STRATEGY, SPACE, SEED), "values": list_of()})),
+    "options": optional(obj()), "config": optional(obj()), "search": optional(obj()),
+    "evaluate": optional(obj()),
+})
+"""Schema of sweep.json (:meth:`automm.sweep.runner.Sweep.record`)."""
+ROW = obj({"key": string(), "status": optional(nullable(string()))})
+"""Schema of a results.jsonl row (:func:`finished_row`, :func:`failed_row`)."""
+
+
+def read_sweep_record(path: Path) -> dict[str, Any]:
+    """The sweep.json at ``path``, checked against :data:`SCHEMA`."""
+    record = read_json(path)
+    check(record, SCHEMA, path)
+    return record
 
 
 def is_sweep_dir(path: str | os.PathLike[str]) -> bool:
@@ -80,7 +97,7 @@ def record_sweep(sweep_dir: Path, record: Mapping[str, Any]) -> None:
     path = sweep_dir / SWEEP
     record = json.loads(json.dumps(record))  # as read back: tuples are lists
     if path.is_file():
-        old = read_json(path)
+        old = read_sweep_record(path)
         mine = {k: v for k, v in record.items() if k != "axes"}
         theirs = {k: v for k, v in old.items() if k != "axes"}
         names = [a["name"] for a in record["axes"]]
@@ -96,16 +113,18 @@ def read_sweep(sweep_dir: str | os.PathLike[str]) -> tuple[list[Axis], list[dict
     root = Path(sweep_dir)
     if not is_sweep_dir(root):
         raise AutommError(f"{root}: not a sweep directory (no {SWEEP})")
-    record = read_json(root / SWEEP)
+    record = read_sweep_record(root / SWEEP)
     axes = [Axis(a["name"], a["kind"], tuple(a["values"])) for a in record.get("axes", [])]
     rows = []
     if (root / RESULTS_JSONL).is_file():
         for n, line in enumerate((root / RESULTS_JSONL).read_text(encoding="utf-8").splitlines(), 1):
             if line.strip():
                 try:
-                    rows.append(json.loads(line))
+                    row = json.loads(line)
                 except ValueError:
                     raise AutommError(f"{root / RESULTS_JSONL}: line {n} is not JSON") from None
+                check(row, ROW, f"{root / RESULTS_JSONL}: line {n}")
+                rows.append(row)
     return [a for a in axes if a.kind != "seed"], rows, record
 
 

@@ -15,10 +15,15 @@ import numpy as np
 from automm.data import FeatureCache
 from automm.errors import CacheError, DataError
 from automm.fileio import atomic_path, quiet_loader, read_json, write_json
+from automm.schema import obj, problem, string
 from automm_media.decode import SkipVideo
 from automm_media.extractor import FeatureExtractor
 from automm_media.planning import Job
 
+UP_TO_DATE = obj({"source": obj({"settings_key": string(), "dataset": obj({"listing_key": string()})})})
+"""What an up-to-date check reads of a cache manifest (beyond its schema)."""
+SKIPPED = obj({"id": string(), "path": string(), "kind": string(), "reason": string()})
+"""Schema of a skipped video's partial record (:func:`_skip_record`)."""
 
 def listing_key(jobs: Sequence[Job], fractions: Sequence[float], seed: int, method: str, linked: str) -> str:
     """A digest of the videos (ids, roles, sizes, times) and the split parameters."""
@@ -45,8 +50,10 @@ def up_to_date(out: Path, settings_key: str, listing: str) -> dict[str, Any] | N
     if not (manifest.is_file() and cache_intact(out)):
         return None
     old = read_json(manifest, DataError)
-    source = old.get("source", {})
-    if source.get("settings_key") == settings_key and source.get("dataset", {}).get("listing_key") == listing:
+    if problem(old, UP_TO_DATE) is not None:  # not an extract cache, or one of an older automm
+        return None
+    source = old["source"]
+    if source["settings_key"] == settings_key and source["dataset"]["listing_key"] == listing:
         return old
     return None
 
@@ -80,11 +87,20 @@ def load_partial(jobs: Sequence[Job], partial: Path
         done = load_features(partial / f"{name}.npz") if (partial / f"{name}.npz").is_file() else None
         if done is not None:
             features[job.sample.id] = done
-        elif (partial / f"{name}.json").is_file():
-            skipped[job.sample.id] = read_json(partial / f"{name}.json", DataError)
+        elif (partial / f"{name}.json").is_file() and (record := _skipped(partial / f"{name}.json")):
+            skipped[job.sample.id] = record
         else:
             todo.append((job, name))
     return features, skipped, todo
+
+
+def _skipped(path: Path) -> dict[str, Any] | None:
+    """The skip record in a partial file (:func:`_skip_record`); None when it is damaged."""
+    try:
+        record = read_json(path, DataError)
+    except DataError:
+        return None
+    return record if problem(record, SKIPPED) is None else None
 
 
 def partial_name(job: Job) -> str:

@@ -20,7 +20,9 @@ from automm import api
 from automm.cli import cli
 from automm.errors import AutommError
 from automm.locking import _alive
+from automm.schema import problem
 from automm.sweep.grid import parse_axis, point_key, points, seed_axis
+from automm.sweep.results import ROW, SCHEMA
 
 GRID = ("--grid", "temperature=5,10", "--grid", "samples=5,10")
 SETTINGS = ("--epochs", "3", "--evaluate-epochs", "2", "--no-progress")
@@ -58,6 +60,8 @@ def test_json_object_names_the_files_and_the_best_point(local_sweep_json):
     assert doc["command"] == "sweep" and doc["status"] == "finished" and doc["out"] == str(out)
     assert (doc["points"], doc["finished"], doc["failed"], doc["skipped"]) == (4, 4, 0, 0)
     assert doc["best"] == max(records, key=lambda r: r["test_auc"])
+    assert problem(json.loads((out / "sweep.json").read_text()), SCHEMA) is None
+    assert all(problem(r, ROW) is None for r in records)
     assert {str(out / n) for n in ("results.csv", "results.jsonl", "table.md", "heatmap-auc.png")} <= set(
         doc["files"])
     assert all(Path(f).is_file() for f in doc["files"])

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+import pytest
 from automm_media.predict import MODEL_ARCH
+from automm_media.resume import _skipped, up_to_date
 from click.testing import CliRunner
 from modelkit import write_evaluation
 
 from automm.cli import cli
-from automm.data import FeatureCache
+from automm.data import FeatureCache, write_cache
 from automm.schema import field_name, mutated, mutations, problem
 from automm.train.evaluation_metrics import SCHEMA as METRICS
 
@@ -40,3 +43,18 @@ def test_a_string_backbones_record_is_named(folder_cache, tmp_path):
     res = CliRunner().invoke(cli, ["predict", str(model), "x.mp4", "--device", "cpu"])
     assert res.exit_code == 2
     assert "field provenance.data.source.backbones must be a JSON object (got 'resnet')" in res.stderr
+
+
+@pytest.mark.parametrize("source", [{"settings_key": "k", "dataset": "x"}, {"settings_key": 3}, {}])
+def test_a_cache_whose_source_is_not_an_extract_record_is_not_up_to_date(tmp_path, source):
+    samples = [{"id": str(i), "label": i % 2, "identity": str(i), "split": "train"} for i in range(4)]
+    cache = write_cache(tmp_path / "cache", {"image/1": np.zeros((4, 2, 2), np.float32)}, samples,
+                        source=source, classes=["real", "fake"])
+    assert up_to_date(cache, "k", "listing") is None
+
+
+def test_a_damaged_skip_record_is_extracted_again(tmp_path):
+    (tmp_path / "a.json").write_text('{"id": "a", "kind": 3}')
+    (tmp_path / "b.json").write_text('{"id": "b", "path": "b.mp4", "kind": "silent", "reason": "no sound"}')
+    assert _skipped(tmp_path / "a.json") is None
+    assert _skipped(tmp_path / "b.json")["kind"] == "silent"

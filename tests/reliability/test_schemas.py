@@ -5,6 +5,8 @@ real commands write pass their schemas."""
 from __future__ import annotations
 
 import json
+import os
+import socket
 
 import pytest
 import torch
@@ -12,8 +14,10 @@ from faults import CLEAN, rewrite_checkpoint, run_cli
 
 from automm.data.manifest import SCHEMA as MANIFEST
 from automm.ir.architecture import SCHEMA as ARCH
+from automm.locking import in_use, lock_path
 from automm.run.search import CHECKPOINT_SCHEMA as SEARCH_CHECKPOINT
 from automm.schema import field_name, mutated, mutations, problem
+from automm.sweep.results import SCHEMA as SWEEP
 from automm.train.evaluation_metrics import SCHEMA as METRICS
 from automm.train.retraining import CHECKPOINT_SCHEMA as EVALUATION_CHECKPOINT
 
@@ -130,3 +134,31 @@ def test_an_unfinished_search_at_its_last_epoch_is_refused(copy):
     rewrite_checkpoint(run / "checkpoint.pt", lambda s: {**s, "finished": None})
     outcome = run_cli(["search", "--resume", run])
     assert outcome.kind == CLEAN and "epoch 1 of a 1-epoch run, not finished" in outcome.stderr, outcome
+
+
+def test_every_sweep_json_field_mutation_is_one_line_naming_the_field(tmp_path):
+    axis = {"name": "temperature", "kind": "strategy", "values": [5, 10]}
+    doc = {"format": "automm.sweep/1", "axes": [axis], "options": {}, "config": {}, "search": {},
+           "evaluate": {}}
+    (tmp_path / "sweep").mkdir()
+    _expect_field_errors(tmp_path / "sweep" / "sweep.json", doc, SWEEP, ["report", tmp_path / "sweep"], 20)
+
+
+def test_a_results_row_of_the_wrong_type_names_its_line(tmp_path):
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "sweep.json").write_text(json.dumps({"format": "automm.sweep/1", "axes": []}))
+    (sweep / "results.jsonl").write_text('{"key": "a"}\n[1]\n')
+    outcome = run_cli(["report", sweep])
+    assert outcome.kind == CLEAN, outcome
+    assert "results.jsonl: line 2: top level must be a JSON object" in outcome.stderr
+
+
+@pytest.mark.parametrize("text", ['{"pid": 1e999, "host": "h"}', '{"pid": "12", "host": "h"}', '[1]',
+                                  '{"pid": 1}', '{"pid": true, "host": "h"}'])
+def test_a_lock_file_that_does_not_fit_its_schema_is_stale(tmp_path, text):
+    (tmp_path / "run").mkdir()
+    lock_path(tmp_path / "run").write_text(text)
+    assert not in_use(tmp_path / "run")
+    lock_path(tmp_path / "run").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
+    assert in_use(tmp_path / "run")
