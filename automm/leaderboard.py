@@ -20,6 +20,7 @@ from automm.ir import load_architecture
 from automm.locking import in_use
 from automm.sweep.results import EVAL, FAILED, RESULTS_JSONL, SWEEP
 from automm.train.evaluation_metrics import read_evaluation_metrics
+from automm.train.records import EPOCH
 
 COLUMNS = ("run", "kind", "strategy", "settings", "search_val_auc", "test_auc", "params", "epochs", "seconds",
            "status")
@@ -97,7 +98,7 @@ def _records(path: Path) -> list[dict[str, Any]]:
     from automm.report.build import read_jsonl
 
     try:
-        return read_jsonl(path) if path.is_file() else []
+        return read_jsonl(path, EPOCH) if path.is_file() else []
     except AutommError:
         return []
 

@@ -30,9 +30,11 @@ from automm.report.latex import run_table
 from automm.report.markdown import escape, join_and, table, table_cell
 from automm.report.provenance import how_it_ran
 from automm.report.source import describe_source
+from automm.schema import Spec, check
 from automm.train.bootstrap import chance_sentence
 from automm.train.breakdown import GROUP_KEYS
 from automm.train.evaluation_metrics import read_evaluation_metrics
+from automm.train.records import EPOCH
 
 REPORT = "report.md"
 ENTROPY = "entropy.png"
@@ -61,8 +63,9 @@ OWN_SECTIONS = ("distinguishable_from_chance", "bootstrap", "provenance",
 """metrics.json keys shown apart from the table of other values."""
 
 
-def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """One JSON object per non-empty line; problems raise :class:`AutommError` naming file and line."""
+def read_jsonl(path: str | os.PathLike[str], schema: Spec | None = None) -> list[dict[str, Any]]:
+    """One JSON object per non-empty line (each fitting ``schema`` when given); problems raise
+    :class:`AutommError` naming file and line."""
     p = Path(path)
     try:
         lines = p.read_text(encoding="utf-8").splitlines()
@@ -78,6 +81,8 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
             raise AutommError(f"{p}:{number}: invalid JSON: {exc.msg}") from None
         if not isinstance(record, dict):
             raise AutommError(f"{p}:{number}: expected a JSON object")
+        if schema is not None:
+            check(record, schema, f"{p}:{number}")
         records.append(record)
     return records
 
@@ -330,7 +335,7 @@ def _search_section(run: Path, arch: Architecture, written: list[Path]) -> list[
     metrics = run / "metrics.jsonl"
     if not metrics.is_file():
         return ["No metrics.jsonl in the run directory: no search curves."]
-    records = read_jsonl(metrics)
+    records = read_jsonl(metrics, EPOCH)
     if not records:
         return ["metrics.jsonl is empty: no search curves."]
     written += variants(entropy_figure(records, run / ENTROPY, _uniform_entropy(arch)))
@@ -369,7 +374,7 @@ def _evaluation_section(evaluation: Path, run: Path, metrics: Mapping[str, Any] 
         else:
             lines += [f"{predictions}: the test split has a single class; no ROC curve.", ""]
     history = evaluation / "history.jsonl"
-    if history.is_file() and (records := read_jsonl(history)):
+    if history.is_file() and (records := read_jsonl(history, EPOCH)):
         best = (metrics or {}).get("best_epoch")
         written += variants(training_figure(records, run / EVAL_TRAINING, title="evaluation (retraining)",
                                             best_epoch=best if isinstance(best, int) else None))

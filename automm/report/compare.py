@@ -21,6 +21,7 @@ from automm.report.latex import number as latex_number
 from automm.report.markdown import escape, table
 from automm.report.paired import paired, spread
 from automm.report.provenance import how_it_ran
+from automm.train.records import EPOCH
 
 METRICS = "metrics.jsonl"
 COMPARISON = "comparison.md"
@@ -81,7 +82,7 @@ def read_runs(run_dirs: Sequence[str | os.PathLike[str]]) -> dict[str, list[dict
         arch = run / "arch.json"
         strategy = dict(load_architecture(arch).strategy) if arch.is_file() else {}
         label = run_label(run, strategy)
-        runs[label if label not in runs else f"{label} [{len(runs) + 1}]"] = read_jsonl(run / METRICS)
+        runs[label if label not in runs else f"{label} [{len(runs) + 1}]"] = read_jsonl(run / METRICS, EPOCH)
     return runs
 
 

@@ -43,6 +43,7 @@ from automm.report.html import (
 )
 from automm.train.bootstrap import chance_sentence
 from automm.train.evaluation_metrics import read_evaluation_metrics
+from automm.train.records import EPOCH
 
 REPORT_HTML = "report.html"
 TEST_KEYS = (("test_auc", "test AUC"), ("test_acc", "test accuracy"), ("test_eer", "test EER"),
@@ -162,7 +163,7 @@ def _history_table(records: Sequence[Mapping[str, Any]], table_id: str) -> str:
 
 def _search(run: Path) -> list[str]:
     path = run / "metrics.jsonl"
-    records = read_jsonl(path) if path.is_file() else []
+    records = read_jsonl(path, EPOCH) if path.is_file() else []
     if not records:
         return ["<p>No search epochs logged (metrics.jsonl is missing or empty).</p>"]
     return [figure(drawn_svg(lambda p: entropy_figure(records, p)), "entropy-",
@@ -186,7 +187,7 @@ def _evaluation(evaluation: Path) -> list[str]:
         else:
             out.append("<p>The test split has a single class: no ROC curve.</p>")
     history = evaluation / "history.jsonl"
-    records = read_jsonl(history) if history.is_file() else []
+    records = read_jsonl(history, EPOCH) if history.is_file() else []
     if records:
         out += [figure(drawn_svg(lambda p: training_figure(records, p, title="evaluation (retraining)")),
                        "retraining-", "Retraining curves.", "fig-retraining"),

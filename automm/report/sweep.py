@@ -29,6 +29,7 @@ from automm.report.provenance import how_it_ran
 from automm.sweep.grid import Axis, format_value, plain
 from automm.sweep.results import OK, read_sweep
 from automm.train.evaluation_metrics import read_evaluation_metrics
+from automm.train.records import EPOCH
 
 TABLE = "table.md"
 LATEX = "table.tex"
@@ -219,7 +220,7 @@ def entropy_overlay(sweep_dir: Path, axes: Sequence[Axis], rows: Sequence[Mappin
                     out: str | os.PathLike[str]) -> Path | None:
     """The entropy per epoch of every finished point, one panel per choice family, coloured by
     the value of the first axis (None when no point has recorded any)."""
-    runs = [(r, read_jsonl(sweep_dir / r["run_dir"] / "metrics.jsonl")) for r in rows
+    runs = [(r, read_jsonl(sweep_dir / r["run_dir"] / "metrics.jsonl", EPOCH)) for r in rows
             if r.get("status") == OK and (sweep_dir / r["run_dir"] / "metrics.jsonl").is_file()]
     families: dict[str, None] = {}
     for _, records in runs:

@@ -18,9 +18,10 @@ from automm.run.binding import space_for_cache
 from automm.run.layout import CHECKPOINT, check_new_run
 from automm.schema import check, integer, map_of, nullable, number, obj, optional, string
 from automm.strategy.base import Strategy
-from automm.train.checkpoint import HISTORY, LOSS, RATE, check_progress, load_checkpoint
+from automm.train.checkpoint import check_progress, load_checkpoint
 from automm.train.device import resolve_device
 from automm.train.progress import EpochCallback
+from automm.train.records import HISTORY, LOSS, RATE
 from automm.train.settings import SEARCH_SETTINGS, SearchSettings
 
 if TYPE_CHECKING:

@@ -17,15 +17,9 @@ import torch
 
 from automm.errors import AutommError
 from automm.fileio import atomic_path, quiet_loader
-from automm.schema import integer, list_of, nullable, number, obj
 
 FORMAT = "automm.checkpoint/1"
 
-HISTORY = list_of(obj({"epoch": integer(1)}))
-"""Schema of a checkpoint's ``history``: the per-epoch records (``metrics.jsonl`` /
-``history.jsonl``), each with its 1-based ``epoch``."""
-RATE = nullable(number(0, 1))
-LOSS = nullable(number())
 
 
 def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any], kind: str) -> None:

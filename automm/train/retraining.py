@@ -53,9 +53,6 @@ from automm.train.batches import load_splits, require_split_sizes
 from automm.train.bootstrap import Bootstrap, distinguishable_from_chance
 from automm.train.breakdown import GROUP_KEYS, breakdown, dataset_layouts
 from automm.train.checkpoint import (
-    HISTORY,
-    LOSS,
-    RATE,
     check_progress,
     check_state,
     load_checkpoint,
@@ -69,6 +66,7 @@ from automm.train.device import autocast, resolve_device
 from automm.train.metrics import equal_error_rate
 from automm.train.prediction import Predictions, better, predict
 from automm.train.progress import EpochCallback, RunProgress, Stopwatch
+from automm.train.records import HISTORY, LOSS, RATE
 from automm.train.settings import RETRAIN_SETTINGS, SCORING_SETTINGS, RetrainSettings
 from automm.train.steps import weight_update
 from automm.train.thresholds import choose_thresholds

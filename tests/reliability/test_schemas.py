@@ -19,6 +19,7 @@ from automm.run.search import CHECKPOINT_SCHEMA as SEARCH_CHECKPOINT
 from automm.schema import field_name, mutated, mutations, problem
 from automm.sweep.results import SCHEMA as SWEEP
 from automm.train.evaluation_metrics import SCHEMA as METRICS
+from automm.train.records import EPOCH
 from automm.train.retraining import CHECKPOINT_SCHEMA as EVALUATION_CHECKPOINT
 
 
@@ -162,3 +163,21 @@ def test_a_lock_file_that_does_not_fit_its_schema_is_stale(tmp_path, text):
     assert not in_use(tmp_path / "run")
     lock_path(tmp_path / "run").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
     assert in_use(tmp_path / "run")
+
+
+def test_epoch_records_written_by_search_and_evaluate_pass_their_schema(pristine):
+    for path in (pristine / "run" / "metrics.jsonl", pristine / "run" / "eval" / "history.jsonl"):
+        records = [json.loads(line) for line in path.read_text().splitlines()]
+        assert records and all(problem(r, EPOCH) is None for r in records), path
+
+
+def test_an_epoch_record_of_the_wrong_type_names_the_file_line_and_field(copy):
+    run = copy("run")
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    record = json.loads(lines[0])
+    record["entropy"] = {**record["entropy"], "op": "high"}
+    (run / "metrics.jsonl").write_text(json.dumps(record) + "\n")
+    outcome = run_cli(["report", run])
+    assert outcome.kind == CLEAN, outcome
+    line = f"{run / 'metrics.jsonl'}:1: field entropy.op must be a finite number (got 'high')"
+    assert line in outcome.stderr
