@@ -2,8 +2,10 @@
 in-process under a time limit, classifying its outcome, and writing malformed user files.
 
 An outcome is ``clean`` (non-zero exit, no traceback, the error on the last stderr line, one
-line), ``traceback``, ``hang`` (over the time limit), ``wrong`` (exit 0 on a bad input) or
-``accepted`` (exit 0 on an input that is merely unusual, when the case allows it).
+line), ``traceback``, ``unclean`` (non-zero exit without a traceback, but no single error line:
+nothing, or other lines such as a library's warnings), ``hang`` (over the time limit), ``wrong``
+(exit 0 on a bad input) or ``accepted`` (exit 0 on an input that is merely unusual, when the
+case allows it).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import torch
 from automm.fileio import write_json
 
 CLEAN, TRACEBACK, HANG, WRONG, ACCEPTED, LOST = "clean", "traceback", "hang", "wrong", "accepted", "lost"
+UNCLEAN = "unclean"
 
 
 # -- where to inject --------------------------------------------------------------------
@@ -87,7 +90,7 @@ def run_cli(args: Sequence[Any], *, allow_success: bool = False, timeout: float 
         return Outcome(TRACEBACK, result.exit_code, f"{type(result.exception).__name__}: {result.exception}")
     if result.exit_code == 0:
         return Outcome(ACCEPTED if allow_success else WRONG, 0, stderr)
-    return Outcome(CLEAN if is_clean_error(stderr) else TRACEBACK, result.exit_code, stderr)
+    return Outcome(CLEAN if is_clean_error(stderr) else UNCLEAN, result.exit_code, stderr)
 
 
 def expect_clean(args: Sequence[Any], *fragments: str, timeout: float = 30.0) -> str:
