@@ -266,14 +266,15 @@ class FusionNetwork(nn.Module):
         else:
             assert op_route.order is not None and op_route.inverse is not None
             xs, ys = self._select(node.slots, values, weights, route, op_route.order)
+            # one split per input (backward: one concatenation, not a zero-padded gradient per op)
+            chunks = zip(xs.split(op_route.counts), ys.split(op_route.counts), strict=True)
             parts, start = [], 0
-            for op, c, n in zip(ops, coupled, op_route.counts, strict=True):
-                end = start + n
+            for op, c, n, (x, y) in zip(ops, coupled, op_route.counts, chunks, strict=True):
                 if c:
-                    parts.append(op(xs, ys)[start:end])
+                    parts.append(op(xs, ys)[start:start + n])
                 elif n:
-                    parts.append(op(xs[start:end], ys[start:end]))
-                start = end
+                    parts.append(op(x, y))
+                start += n
             out = torch.cat(parts).index_select(0, op_route.inverse)
         assert out is not None
         return out
