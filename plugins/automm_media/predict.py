@@ -82,6 +82,12 @@ class Predictor:
                             f"extract' feature cache (field provenance.data.source.extractor is "
                             f"{found!r:.40}, not {EXTRACTOR!r}); cannot rebuild the feature extraction")
         check(self.arch.to_dict(), MODEL_ARCH, root / "arch.json", DataError)
+        self.metrics_file = root / "metrics.json"
+        present = os.path.lexists(self.metrics_file)  # a FIFO or directory there is an error, not absent
+        self.metrics: dict[str, Any] = (read_evaluation_metrics(self.metrics_file, ArchitectureError)
+                                        if present else {})
+        """The evaluation's ``metrics.json`` (empty when there is none); its ``thresholds`` are
+        the recorded decision thresholds (:mod:`automm.train.thresholds`)."""
         self.source = source
         settings = ExtractSettings.from_source(source)
         settings = dataclasses.replace(settings, weights=(*settings.weights, *weights),
@@ -123,12 +129,6 @@ class Predictor:
         self.detector = Detector(self.extractor.backbones, self.network).eval()
         self.preprocess = Preprocessor(self.detector.modalities, frames=settings.frames, crop=settings.crop,
                                        min_seconds=settings.min_seconds, device=self.device)
-        self.metrics_file = root / "metrics.json"
-        present = os.path.lexists(self.metrics_file)  # a FIFO or directory there is an error, not absent
-        self.metrics: dict[str, Any] = (read_evaluation_metrics(self.metrics_file, ArchitectureError)
-                                        if present else {})
-        """The evaluation's ``metrics.json`` (empty when there is none); its ``thresholds`` are
-        the recorded decision thresholds (:mod:`automm.train.thresholds`)."""
 
     def backbone_weights(self) -> dict[str, str]:
         """Modality -> weights label (a file, or ``random-init (seed N)``)."""
