@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -117,14 +118,19 @@ class FeatureExtractor:
         self.backbones = {m: build_backbone(m, name, L=settings.positions, weights=settings.weights_for(m),
                                             seed=settings.seed + k).to(self.device)
                           for k, (m, name) in enumerate(settings.backbones)}
-        # the modules that compute the features: a faster copy where a backbone offers one
-        self.inference = {m: b.inference_copy() if self.device.type == "cpu" and hasattr(b, "inference_copy")
-                          and torch.backends.mkldnn.is_available() else b for m, b in self.backbones.items()}
         taps = [tap for b in self.backbones.values() for tap, _ in b.taps]
         if len(set(taps)) != len(taps):
             raise DataError(f"the backbones' tap names repeat: {', '.join(taps)}")
         self.seconds = self.preprocess.seconds  # decode and faces, shared with the preprocessor
         self.seconds["backbones"] = 0.0
+
+    @functools.cached_property
+    def inference(self) -> dict[str, torch.nn.Module]:
+        """The modules that compute the features: a faster copy where a backbone offers one (made
+        on first use, so a process that only describes the features never makes it)."""
+        fast = self.device.type == "cpu" and torch.backends.mkldnn.is_available()
+        return {m: b.inference_copy() if fast and hasattr(b, "inference_copy") else b
+                for m, b in self.backbones.items()}
 
     @property
     def taps(self) -> list[tuple[str, int]]:
