@@ -10,10 +10,11 @@ folder) go through the stages of ``automm extract``:
 - spectrogram: 257 x 300 log spectrograms (clips/s);
 - backbones: ResNet-34 on the K face crops of a video (crops/s) and on its spectrogram (clips/s).
 
-Then the whole of ``automm extract`` on the generated corpus (every category; or on the demo
-corpus at ``--corpus``) with 1, 2 and ``auto`` workers (``--workers``): videos per minute,
-including the start of the workers, the stage times (summed over the workers) and the time that
-rate gives for FakeAVCeleb v1.2 (21,544 videos). The load average before and after is printed:
+Then the whole of ``automm extract`` on the demo corpus (generated, 120 videos of every
+category; or the corpus at ``--corpus``, e.g. ``~/.cache/automm/demo/corpus``) with 1, 2 and
+``auto`` workers (``--workers``): videos per minute, including the start of the workers, the
+stage times (summed over the workers) and the time that rate gives for FakeAVCeleb v1.2 (21,544
+videos). The load average before and after is printed:
 the figures hold for an idle machine only.
 
 Usage: ``python benchmarks/extract.py [--videos 8] [--frames 8] [--threads 2] [--device cpu]
@@ -100,7 +101,10 @@ def main() -> None:
                 record("ResNet-34 audio (clips)", 1, dt)
             assert points is not None
         pipeline = []
-        corpus = args.corpus or Path(tmp) / "corpus"
+        corpus = args.corpus
+        if corpus is None:  # the demo corpus of the first run: 120 videos
+            corpus = Path(tmp) / "demo"
+            generate_demo(corpus, progress=False)
         for workers in (w if w == "auto" else int(w) for w in args.workers.split(",") if w):
             start = time.perf_counter()
             result = extract([corpus], Path(tmp) / f"cache-{workers}", device=args.device,
