@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from automm.errors import AutommError, DotNotFoundError
-from automm.fileio import read_json, write_text
+from automm.fileio import write_text
 from automm.ir import Architecture, build_space_for, load_architecture
 from automm.render import architecture_file, architecture_graph, write_graph
 from automm.report.figures import (
@@ -33,7 +33,7 @@ from automm.report.source import describe_source
 from automm.schema import Spec, check
 from automm.train.bootstrap import chance_sentence
 from automm.train.breakdown import GROUP_KEYS
-from automm.train.evaluation_metrics import read_evaluation_metrics
+from automm.train.evaluation_metrics import read_evaluation_metrics, read_robustness_file
 from automm.train.records import EPOCH
 
 REPORT = "report.md"
@@ -139,17 +139,6 @@ def _field(record: Any, *keys: str) -> Any:
     return record
 
 
-def _read_object(evaluation: Path | None, name: str) -> tuple[Path, dict[str, Any]] | None:
-    """The JSON object in file ``name`` of an evaluation directory (None without one)."""
-    path = evaluation / name if evaluation else None
-    if path is None or not path.is_file():
-        return None
-    record = read_json(path)
-    if not isinstance(record, dict):
-        raise AutommError(f"{path}: expected a JSON object")
-    return path, record
-
-
 def read_metrics(evaluation: Path | None) -> dict[str, Any] | None:
     """The metrics.json of an evaluation directory (None without one)."""
     path = evaluation / "metrics.json" if evaluation else None
@@ -158,15 +147,8 @@ def read_metrics(evaluation: Path | None) -> dict[str, Any] | None:
 
 def read_robustness(evaluation: Path | None) -> dict[str, Any] | None:
     """The robustness.json of an evaluation directory (None without one)."""
-    found = _read_object(evaluation, "robustness.json")
-    if found is None:
-        return None
-    path, record = found
-    conditions = record.get("conditions")
-    if not isinstance(conditions, list) or not all(
-            isinstance(c, dict) and "condition" in c for c in conditions):
-        raise AutommError(f"{path}: expected an object with a list of conditions")
-    return record
+    path = evaluation / "robustness.json" if evaluation else None
+    return read_robustness_file(path) if path is not None and path.is_file() else None
 
 
 def write_report(

@@ -16,7 +16,6 @@ from typing import Any
 import graphviz
 
 from automm.errors import AutommError
-from automm.fileio import read_json
 from automm.ir import Architecture, load_architecture
 from automm.render import architecture_graph
 from automm.report.build import (
@@ -42,7 +41,7 @@ from automm.report.html import (
     write_page,
 )
 from automm.train.bootstrap import chance_sentence
-from automm.train.evaluation_metrics import read_evaluation_metrics
+from automm.train.evaluation_metrics import read_evaluation_metrics, read_robustness_file
 from automm.train.records import EPOCH
 
 REPORT_HTML = "report.html"
@@ -79,17 +78,11 @@ def write_run_html(run_dir: str | os.PathLike[str], eval_dir: str | os.PathLike[
         body += ["<h2>Evaluation</h2>", *_evaluation(evaluation)]
         robustness = evaluation / "robustness.json"
         if robustness.is_file():
-            body += ["<h2>Robustness</h2>", _robustness(_read_object(robustness))]
+            body += ["<h2>Robustness</h2>", _robustness(read_robustness_file(robustness))]
     body += ["<h2>Provenance</h2>", _provenance(arch, metrics)]
     body += ["<h2>Files</h2>", _files(run, evaluation)]
     return write_page(run / REPORT_HTML, f"automm report: {run.name}", body)
 
-
-def _read_object(path: Path) -> dict[str, Any]:
-    record = read_json(path)
-    if not isinstance(record, dict):
-        raise AutommError(f"{path}: expected a JSON object")
-    return record
 
 
 def _architecture(arch: Architecture) -> str:

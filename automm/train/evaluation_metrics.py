@@ -1,5 +1,6 @@
-"""The ``metrics.json`` of an evaluation directory (written by :mod:`automm.train.retraining`):
-its schema and the one reader every command uses."""
+"""The JSON results of an evaluation directory (``metrics.json`` written by
+:mod:`automm.train.retraining`, ``robustness.json`` by :mod:`automm.train.robustness`): their
+schemas and the readers every command uses."""
 
 from __future__ import annotations
 
@@ -43,4 +44,27 @@ def read_evaluation_metrics(path: str | os.PathLike[str], error: type[AutommErro
     the field otherwise)."""
     record = read_json(path, error)
     check(record, SCHEMA, path, error)
+    return record
+
+
+_CONDITION = obj({
+    "condition": string(), "modality": optional(nullable(string())),
+    "perturbation": optional(string("none", "zero", "mean", "noise")), "level": optional(nullable(number(0))),
+    "auc": _RATE, "auc_ci": _INTERVAL, "acc": _RATE, "acc_ci": _INTERVAL, "eer": _RATE, "eer_ci": _INTERVAL,
+})
+ROBUSTNESS = obj({
+    "format": optional(string()), "split": optional(string()), "samples": optional(integer(0)),
+    "bootstrap": optional(obj()),
+    "noise_levels": optional(list_of(number(0))), "noise": optional(string()),
+    "modalities": optional(map_of(list_of(string()))), "conditions": list_of(_CONDITION, 1),
+    "removal_drop": optional(map_of(nullable(number(-1, 1)))), "lean_margin": optional(number(0, 1)),
+    "leans_on": optional(list_of(string())), "verdict": optional(string()),
+})
+"""Schema of robustness.json (docs/formats.md)."""
+
+
+def read_robustness_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The robustness.json at ``path``, checked against :data:`ROBUSTNESS`."""
+    record = read_json(path)
+    check(record, ROBUSTNESS, path)
     return record

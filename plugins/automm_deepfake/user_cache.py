@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,6 +15,7 @@ from typing import Any
 from automm.errors import AutommError, DataError
 from automm.fileio import read_json, remove_tree, user_cache_dir
 from automm.locking import owned
+from automm.schema import list_of, map_of, obj, optional, problem
 
 EXTRACTED = "extracted"
 DEMO = "demo"
@@ -39,6 +39,12 @@ class Entry:
                 "datasets": self.datasets, "backbones": self.backbones}
 
 
+LISTED = obj({"source": optional(obj({
+    "dataset": optional(obj({"datasets": optional(list_of(obj()))})),
+    "backbones": optional(map_of(obj())),
+}))})
+"""What the cache listing reads of a manifest (a manifest that does not fit: listed without it)."""
+
 def tree_size(path: Path) -> int:
     """Bytes of the regular files below ``path`` (symlinks not followed)."""
     total = 0
@@ -57,13 +63,12 @@ def _entry(name: str, path: Path, manifest: Path, datasets: list[str] | None = N
     if manifest.is_file():
         date = datetime.fromtimestamp(manifest.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         try:
-            source = read_json(manifest).get("source", {})
-        except (AutommError, AttributeError):
-            source = {}
-        records = source.get("dataset", {}).get("datasets", []) if isinstance(source, Mapping) else []
-        found = [str(d.get("root", d.get("name"))) for d in records if isinstance(d, Mapping)]
-        backbones = {str(m): str(r.get("weights")) for m, r in source.get("backbones", {}).items()
-                     if isinstance(r, Mapping)} if isinstance(source.get("backbones"), Mapping) else {}
+            doc = read_json(manifest)
+        except AutommError:
+            doc = None
+        source = doc.get("source", {}) if problem(doc, LISTED) is None else {}  # else: shown without them
+        found = [str(d.get("root", d.get("name"))) for d in source.get("dataset", {}).get("datasets", [])]
+        backbones = {str(m): str(r.get("weights")) for m, r in source.get("backbones", {}).items()}
     return Entry(name, path, tree_size(path), date, datasets or found, backbones)
 
 

@@ -84,3 +84,13 @@ def test_rm_all_needs_yes_and_a_cache_being_written_is_kept(user_cache):
     lock_path(busy_entry).unlink()
     assert busy.exit_code == 2 and "in use" in busy.output and len(entries()) == 3
     assert _run("rm", "--all", "--yes").exit_code == 0 and entries() == []
+
+
+@pytest.mark.parametrize("source", [{"dataset": "FakeAVCeleb"}, {"backbones": ["image"]},
+                                    {"dataset": {"datasets": "x"}}])
+def test_a_manifest_whose_source_does_not_fit_is_listed_without_its_details(user_cache, source):
+    manifest = user_cache / "extracted" / "FakeAVCeleb-0123456789ab" / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "source": source}))
+    entry = next(e for e in entries() if e.path == manifest.parent)
+    assert (entry.datasets, entry.backbones) == ([], {}) and entry.date is not None
+    assert _run("ls").exit_code == 0

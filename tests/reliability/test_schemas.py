@@ -13,11 +13,13 @@ import torch
 from faults import CLEAN, rewrite_checkpoint, run_cli
 
 from automm.data.manifest import SCHEMA as MANIFEST
+from automm.errors import AutommError
 from automm.ir.architecture import SCHEMA as ARCH
 from automm.locking import in_use, lock_path
 from automm.run.search import CHECKPOINT_SCHEMA as SEARCH_CHECKPOINT
 from automm.schema import field_name, mutated, mutations, problem
 from automm.sweep.results import SCHEMA as SWEEP
+from automm.train.evaluation_metrics import ROBUSTNESS, read_robustness_file
 from automm.train.evaluation_metrics import SCHEMA as METRICS
 from automm.train.records import EPOCH
 from automm.train.retraining import CHECKPOINT_SCHEMA as EVALUATION_CHECKPOINT
@@ -181,3 +183,23 @@ def test_an_epoch_record_of_the_wrong_type_names_the_file_line_and_field(copy):
     assert outcome.kind == CLEAN, outcome
     line = f"{run / 'metrics.jsonl'}:1: field entropy.op must be a finite number (got 'high')"
     assert line in outcome.stderr
+
+
+def test_every_robustness_json_field_mutation_is_one_line_naming_the_field(tmp_path):
+    ci = [0.4, 0.7]
+    condition = {"condition": "audio removed (zeroed)", "modality": "audio", "perturbation": "zero",
+                 "level": None, "auc": 0.55, "auc_ci": ci, "acc": 0.5, "acc_ci": ci, "eer": 0.45,
+                 "eer_ci": ci}
+    doc = {"format": "automm.robustness/1", "split": "test", "samples": 12, "bootstrap": {},
+           "noise_levels": [0.5], "noise": "gaussian", "modalities": {"audio": ["audio/1"]},
+           "conditions": [condition], "removal_drop": {"audio": 0.1}, "lean_margin": 0.05,
+           "leans_on": ["audio"], "verdict": "leans on audio"}
+    path = tmp_path / "robustness.json"
+    cases = list(mutations(doc, ROBUSTNESS))
+    assert len(cases) >= 60
+    for keys, bad in cases:
+        path.write_text(_json(mutated(doc, keys, bad)))
+        with pytest.raises(AutommError) as info:
+            read_robustness_file(path)
+        message = str(info.value)
+        assert f"{path}: " in message and _named(keys, bad) in message, (keys, bad, message)

@@ -12,6 +12,8 @@ import pytest
 
 from automm.data.cache import FeatureCache, write_cache
 from automm.ir import Architecture
+from automm.schema import problem
+from automm.train.evaluation_metrics import ROBUSTNESS
 from automm.train.retraining import retrain
 from automm.train.settings import RetrainSettings
 
@@ -68,6 +70,7 @@ def test_removing_the_modality_that_carries_the_signal_drops_auc_to_chance(evalu
     result, out = evaluated
     record = json.loads((out / "robustness.json").read_text())
     assert record == json.loads(json.dumps(result.robustness))
+    assert problem(record, ROBUSTNESS) is None
     auc = {c["condition"]: c["auc"] for c in record["conditions"]}
     assert auc["clean"] == pytest.approx(result.metrics["test_auc"])
     for removal in ("zeroed", "training mean"):

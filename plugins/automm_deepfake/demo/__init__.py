@@ -36,6 +36,7 @@ from automm_media.executors import resolve_workers
 
 from automm.errors import DataError
 from automm.fileio import atomic_path, read_json, write_json, write_text
+from automm.schema import obj, problem, string
 from automm_deepfake.datasets import FAKEAVCELEB_CATEGORIES
 from automm_deepfake.demo.faces import (
     SIZE,
@@ -49,6 +50,8 @@ from automm_deepfake.demo.faces import (
 from automm_deepfake.demo.speech import SR, Track, Voice, room, synthesise, utterance, vocode
 
 FORMAT = "automm.demo/1"
+RECORD = obj({"format": string(), "spec": obj()})
+"""What decides whether an existing demo.json is kept (anything else: the corpus is made again)."""
 FPS = 25
 DURATION = 3.0
 LEAD = 0.3
@@ -259,7 +262,7 @@ def generate_demo(out: str | os.PathLike[str], spec: DemoSpec | None = None, *, 
     record_file = out / "demo.json"
     if record_file.is_file():
         old = read_json(record_file, DataError)
-        if old.get("format") == FORMAT and old.get("spec") == asdict(spec):
+        if problem(old, RECORD) is None and old["format"] == FORMAT and old["spec"] == asdict(spec):
             return old
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not record_file.is_file():
         raise DataError(f"{out}: exists and is not a demo corpus; choose an empty or new directory")
