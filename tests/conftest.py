@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import site
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -54,3 +58,52 @@ def venv_factory(tmp_path: Path) -> Callable[[], Path]:
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One shared venv's python, for tests that pip-install packages (not into this process)."""
     return make_venv(tmp_path_factory.mktemp("venv"))
+
+
+@dataclass
+class Stopped:
+    """What an interrupted ``automm`` process left: its exit status, stdout and stderr lines."""
+
+    returncode: int
+    stdout: str
+    stderr: list[str]
+
+    def suggested(self, prefix: str) -> list[str]:
+        """The arguments of the command the last stderr line suggests after ``prefix`` (without
+        the leading ``automm``)."""
+        line = self.stderr[-1]
+        assert prefix in line, line
+        words = shlex.split(line.split(prefix, 1)[1])
+        assert words[0] == "automm", line
+        return words[1:]
+
+
+def _interrupt(args: Sequence[str | Path], ready: str | Callable[[], bool], signals: Sequence[int],
+               cwd: Path | None = None) -> Stopped:
+    """Run ``automm ARGS`` in a subprocess, send it ``signals`` once it is running (it printed a
+    line starting with ``ready``, or ``ready()`` became true) and wait for its end."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}  # one thread, as the tests
+    process = subprocess.Popen([sys.executable, "-m", "automm", *map(str, args)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
+    assert process.stdout is not None
+    lines = []
+    if isinstance(ready, str):
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith(ready):
+                break
+    else:
+        while process.poll() is None and not ready():
+            time.sleep(0.02)
+    assert process.poll() is None, "the command ended before it was interrupted"
+    for signum in signals:
+        process.send_signal(signum)
+    out, err = process.communicate(timeout=600)
+    return Stopped(process.returncode, "".join(lines) + out,
+                   [e for e in err.splitlines() if e.startswith("automm: ") and ": note: " not in e])
+
+
+@pytest.fixture
+def interrupt() -> Callable[..., Stopped]:
+    """:func:`_interrupt`: interrupt a real ``automm`` process with real signals."""
+    return _interrupt

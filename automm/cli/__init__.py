@@ -15,6 +15,10 @@ import click
 
 from automm import __version__
 from automm.errors import AutommError
+from automm.interrupts import Interrupted
+
+ARGV = "automm.argv"
+"""Key of the root context's ``meta``: the command line's arguments (for "start again with")."""
 
 
 class DomainError(click.ClickException):
@@ -66,9 +70,20 @@ class AutommGroup(click.Group):
                                   f"loaded: {', '.join(missing)} (see automm plugins)")
         return command
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[ARGV] = list(args)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except Interrupted as exc:  # a stop on SIGINT or SIGTERM (automm.interrupts)
+            if exc.hint is None:
+                from automm.cli._run_output import same_command
+
+                exc.hint = f"nothing to resume; start again with: {same_command()}"
+            click.echo(f"automm: {exc.line()}", err=True)
+            ctx.exit(exc.exit_code)
         except AutommError as exc:
             raise DomainError(str(exc)) from None
         except (ImportError, OSError, RecursionError, MemoryError) as exc:

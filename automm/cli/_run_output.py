@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
@@ -94,3 +95,10 @@ def fresh_dir(base: Path) -> Path:
         k += 1
         out = base.with_name(f"{base.name}-{k}")
     return out
+
+
+def same_command() -> str:
+    """The command line being run, quoted for a shell (what "start again with" prints)."""
+    from automm.cli import ARGV
+
+    return shlex.join(["automm", *click.get_current_context().find_root().meta.get(ARGV, [])])

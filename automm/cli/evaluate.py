@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shlex
 from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
@@ -17,6 +19,7 @@ from automm.cli._run_output import (
     fresh_dir,
     given,
     metric,
+    same_command,
     stdout_to_stderr,
     warn_ignored,
 )
@@ -31,6 +34,7 @@ from automm.cli._types import (
     resume_option,
     threads_option,
 )
+from automm.interrupts import handled, resumable
 from automm.ir import Architecture, load_architecture
 from automm.train.bootstrap import chance_sentence, with_interval
 from automm.train.breakdown import GROUP_KEYS
@@ -164,6 +168,7 @@ def _threshold_rows(thresholds: Mapping[str, Any] | None) -> list[tuple[str, Any
 @no_verify_option
 @json_option
 @click.pass_context
+@handled
 def command(ctx: click.Context, arch_json: Path | None, data: str | None, out: Path | None, epochs: int,
             batch_size: int, seed: int, device: str, threads: int | None, balance: str, precision: str,
             target_fpr: float, bootstrap: int, robustness: bool, resume: bool, force: bool,
@@ -205,9 +210,10 @@ def command(ctx: click.Context, arch_json: Path | None, data: str | None, out: P
         if not (resume or force):
             check_new_evaluation(out)
         context = LoggerContext("evaluate", out, arch_json.resolve().parent.name)
-        result = retrain(arch, cache, settings, out, resume=resume, progress=progress,
-                         loggers=open_loggers(loggers, context),
-                         on_epoch=partial(_print_epoch, eta=Eta(settings.epochs)))
+        with resumable(partial(_stop_hint, arch_json, cache.path, out, settings)):
+            result = retrain(arch, cache, settings, out, resume=resume, progress=progress,
+                             loggers=open_loggers(loggers, context),
+                             on_epoch=partial(_print_epoch, eta=Eta(settings.epochs)))
         click.echo(_table(result.metrics))
         written = ["metrics.json", "model.safetensors", "arch.json", "history.jsonl", "predictions.csv"]
         if result.robustness is not None:
@@ -225,11 +231,25 @@ def command(ctx: click.Context, arch_json: Path | None, data: str | None, out: P
                   {k: result.robustness[k] for k in ("leans_on", "verdict")})
 
 
+def _stop_hint(arch_json: Path, data: Path, out: Path, settings: RetrainSettings) -> str:
+    """How to continue an evaluation stopped by a signal: ``--resume`` with the settings its
+    checkpoint must match, or from the start when it has none yet."""
+    from automm.run.layout import CHECKPOINT
+
+    if not (out / CHECKPOINT).is_file():
+        return f"nothing to resume (no checkpoint yet); start again with: {same_command()}"
+    words = ["automm", "evaluate", str(arch_json), "--data", str(data), "--out", str(out), "--resume"]
+    default = RetrainSettings()
+    for field in dataclasses.fields(RetrainSettings):
+        flag, value = "--" + field.name.replace("_", "-"), getattr(settings, field.name)
+        if flag in _OPTIONS and value != getattr(default, field.name):
+            words += [flag] if value is True else [flag, str(value)]
+    return f"continue with: {shlex.join(words)}"
+
+
 def _recorded(eval_dir: Path, device: str | None) -> tuple[Path, RetrainSettings, FeatureCache]:
     """The arch.json, settings (on ``device`` if given) and feature cache an evaluation directory
     records (its metrics.json's provenance); a cache that changed since is an error."""
-    import dataclasses
-
     from automm.errors import AutommError, CacheError
     from automm.provenance import recorded_settings
     from automm.train.evaluation_metrics import read_evaluation_metrics
@@ -254,3 +274,7 @@ def _print_epoch(record: Mapping[str, Any], eta: Eta) -> None:
     echo_line(f"epoch {record['epoch']}/{eta.epochs}  train loss {f(record['train_loss'])} "
               f"acc {f(record['train_acc'])} | val loss {f(record['val_loss'])} acc {f(record['val_acc'])} "
               f"auc {f(record['val_auc'])} | {record['seconds']:.1f}s{eta(record)}")
+
+
+_OPTIONS = {flag for param in command.params for flag in getattr(param, "opts", ())}
+"""The option names of ``automm evaluate`` (the settings a resume command can repeat)."""

@@ -8,7 +8,7 @@ not have is an error.
 
 from __future__ import annotations
 
-import sys
+import shlex
 import time
 import typing
 from collections.abc import Mapping
@@ -27,6 +27,7 @@ from automm.cli._run_output import (
     fresh_dir,
     given,
     metric,
+    same_command,
     stdout_to_stderr,
     warn_ignored,
 )
@@ -44,6 +45,7 @@ from automm.cli._types import (
     threads_option,
 )
 from automm.errors import AutommError
+from automm.interrupts import handled, resumable
 from automm.locking import owned
 from automm.train.settings import (
     BALANCE_HELP,
@@ -224,6 +226,7 @@ def _print_result(result: SearchResult) -> None:
 @no_verify_option
 @json_option
 @click.pass_context
+@handled
 def command(ctx: click.Context, strategy: str, space_name: str, data: str | None, out: Path | None,
             seed: int, epochs: int, batch_size: int, device: str, threads: int | None, entropy_tol: float,
             patience: int, resume: bool | Path, rerun: Path | None, loggers: tuple[str, ...],
@@ -243,22 +246,26 @@ def command(ctx: click.Context, strategy: str, space_name: str, data: str | None
         out = fresh_dir(rerun.with_name(f"{rerun.name}-rerun"))
     run_dir = out or _default_run_dir(strategy)
     with stdout_to_stderr(as_json):
-        try:
-            with owned(run_dir):
-                if resume:
-                    result = _resume(ctx, run_dir, device, progress, loggers)
-                elif rerun is not None:
-                    result = _rerun(ctx, rerun, run_dir, device, progress, loggers)
-                else:
-                    result = _start(strategy, space_name, data, run_dir, seed, epochs, batch_size, device,
-                                    entropy_tol, patience, progress, not no_verify, loggers, extra)
-        except KeyboardInterrupt:
-            click.echo(f"automm: interrupted; continue with: automm search --out {run_dir} --resume",
-                       err=True)
-            sys.exit(130)
+        with resumable(partial(_stop_hint, run_dir)), owned(run_dir):
+            if resume:
+                result = _resume(ctx, run_dir, device, progress, loggers)
+            elif rerun is not None:
+                result = _rerun(ctx, rerun, run_dir, device, progress, loggers)
+            else:
+                result = _start(strategy, space_name, data, run_dir, seed, epochs, batch_size, device,
+                                entropy_tol, patience, progress, not no_verify, loggers, extra)
         _print_result(result)
     if as_json:
         _echo_json(result)
+
+
+def _stop_hint(run_dir: Path) -> str:
+    """How to continue a search stopped by a signal: from its checkpoint, or from the start."""
+    from automm.run.layout import CHECKPOINT
+
+    if (run_dir / CHECKPOINT).is_file():
+        return f"continue with: automm search --out {shlex.quote(str(run_dir))} --resume"
+    return f"nothing to resume (no checkpoint yet); start again with: {same_command()}"
 
 
 def _echo_json(result: SearchResult) -> None:

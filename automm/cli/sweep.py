@@ -8,6 +8,7 @@ space options generated from the registries) as the settings every point shares.
 
 from __future__ import annotations
 
+import shlex
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ import click
 
 from automm import plugins
 from automm.cli import search as search_cli
-from automm.cli._run_output import echo_json, echo_line, echo_next, stdout_to_stderr
+from automm.cli._run_output import echo_json, echo_line, echo_next, same_command, stdout_to_stderr
 from automm.cli._space_options import space_options
 from automm.cli._types import (
     NON_NEGATIVE,
@@ -28,6 +29,7 @@ from automm.cli._types import (
 )
 from automm.errors import AutommError
 from automm.extras import require_ray
+from automm.interrupts import handled, resumable
 from automm.train.settings import RetrainSettings
 
 if TYPE_CHECKING:
@@ -66,6 +68,7 @@ SHARED = ("strategy", "space_name", "data", "epochs", "batch_size", "device", "e
 @progress_flag("Progress bar over the points (default: when stderr is a terminal); one line per "
                "finished point is printed either way.")
 @json_option
+@handled
 def command(grids: tuple[str, ...], seeds: str, out: Path | None, resume: bool, evaluate_epochs: int,
             evaluate_batch_size: int, executor: str, workers: int | None, cpus_per_trial: int,
             gpus_per_trial: float, ray_address: str | None, progress: bool | None, as_json: bool,
@@ -135,13 +138,18 @@ def _run(sweep: Sweep, executor: str, workers: int | None, cpus_per_trial: int, 
         click.echo(f"sweep of {total} points -> {out} ({count} worker process(es), {cpus_per_trial} "
                    "torch thread(s) each)")
         run = partial(executors.run_local, workers=count)
-    try:
+    with resumable(_stop_hint):
         rows, skipped = run_sweep(sweep, run, threads=cpus_per_trial, progress=show_progress(progress),
                                   echo=echo_line)
-    except KeyboardInterrupt:
-        click.echo(f"automm: interrupted; run the same command with --resume to continue {out}", err=True)
-        raise SystemExit(130) from None
     return rows, skipped, _finish(out, rows, skipped)
+
+
+def _stop_hint() -> str:
+    """How to continue a sweep stopped by a signal: the same command with --resume."""
+    command = same_command()
+    if "--resume" not in shlex.split(command):
+        command += " --resume"
+    return f"finished points are kept and the others resume from their checkpoints; continue with: {command}"
 
 
 def _plan(settings: dict[str, Any], grids: tuple[str, ...], seeds: str, out: Path | None,

@@ -116,6 +116,9 @@ def find_eval_dir(run_dir: Path, eval_dir: Path | None = None) -> Path | None:
     if eval_dir is not None:
         if not eval_dir.is_dir():
             raise AutommError(f"{eval_dir}: no such evaluation directory")
+        if not (eval_dir / "metrics.json").is_file():
+            raise AutommError(f"{eval_dir}: not an evaluation directory (no metrics.json); --eval takes "
+                              "the directory written by automm evaluate ARCH_JSON --out DIR")
         return eval_dir
     if (run_dir / "eval").is_dir():
         return run_dir / "eval"

@@ -89,7 +89,7 @@ CHECKPOINT_SCHEMA = obj({
                   "space": obj({"name": string(), "config": obj()}),
                   "data": obj({"path": string(low=1), "fingerprint": string()}),
                   "settings": SEARCH_SETTINGS}),
-    "epoch": integer(1), "finished": nullable(string("converged", "max-epochs")),
+    "epoch": integer(0), "finished": nullable(string("converged", "max-epochs")),
     "best": nullable(obj({"epoch": integer(1), "choices": map_of(string()), "acc": RATE, "auc": RATE,
                           "loss": LOSS})),
     "history": HISTORY, "seconds": number(0), "started": optional(string()),

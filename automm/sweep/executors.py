@@ -1,7 +1,12 @@
 """Where the points of a sweep run: local worker processes (spawned; each exits when the sweep
 process dies) or Ray Tune trials (a Tuner over a grid search of the points' keys). Both call
 :func:`automm.sweep.point.run_point` and hand each row to ``on_row`` in the sweep process as
-soon as the point ends."""
+soon as the point ends.
+
+A stop requested by a signal (:mod:`automm.interrupts`) reaches the local workers (through a
+shared event, and through their own handlers when the signal reaches them too): no new point
+starts, the running ones stop at their next safe point (checkpoint kept), then the sweep raises
+:class:`~automm.interrupts.Interrupted`."""
 
 from __future__ import annotations
 
@@ -18,24 +23,31 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from pathlib import Path
 from typing import Any
 
+from automm import interrupts
 from automm.sweep.point import PointSpec, run_point
 from automm.sweep.results import failed_row
 
 OnRow = Callable[[dict[str, Any]], None]
+POLL = 0.2
+"""Seconds between looks at a stop request while points run."""
 
 
-def _watch_parent(parent: int) -> None:
+def _watch_parent(parent: int, stop: Any) -> None:
     """Worker initialiser: exit when the sweep process is gone (killed), so no orphan keeps a
-    point's lock or burns its cores (on Linux at once, through the parent-death signal)."""
+    point's lock or burns its cores (on Linux at once, through the parent-death signal); treat
+    SIGINT and SIGTERM, and the sweep's ``stop`` event, as stop requests."""
     if sys.platform == "linux":
         import ctypes
 
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    interrupts.install()
 
     def watch() -> None:
         while os.getppid() == parent:
-            time.sleep(0.5)
+            if stop.is_set():
+                interrupts.request()
+            time.sleep(POLL)
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
@@ -44,17 +56,26 @@ def _watch_parent(parent: int) -> None:
 def run_local(specs: Sequence[PointSpec], on_row: OnRow, *, workers: int) -> None:
     """Run ``specs`` on (at most) ``workers`` spawned processes."""
     context = multiprocessing.get_context("spawn")
+    stop = context.Event()
     pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(specs))), mp_context=context,
-                               initializer=_watch_parent, initargs=(os.getpid(),))
+                               initializer=_watch_parent, initargs=(os.getpid(), stop))
     try:
         futures: dict[Future[dict[str, Any]], PointSpec] = {pool.submit(run_point, s): s for s in specs}
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            if interrupts.requested() is not None and not stop.is_set():
+                stop.set()
+                for future in pending:
+                    future.cancel()  # the running ones stop at their next safe point
+            done, pending = wait(pending, timeout=POLL, return_when=FIRST_COMPLETED)
             for future in done:
                 spec = futures[future]
+                if future.cancelled():
+                    continue
                 try:
                     row = future.result()
+                except interrupts.Interrupted:  # stopped at a safe point: the next run resumes it
+                    continue
                 except Exception as exc:  # a worker that died (killed, out of memory)
                     error = f"worker process failed: {exc or type(exc).__name__}"
                     row = failed_row(spec.key, spec.values, error)
@@ -63,6 +84,7 @@ def run_local(specs: Sequence[PointSpec], on_row: OnRow, *, workers: int) -> Non
         pool.shutdown(wait=False, cancel_futures=True)  # the workers exit with this process
         raise
     pool.shutdown()
+    interrupts.check()
 
 
 def _trial(config: dict[str, Any], specs: dict[str, PointSpec]) -> dict[str, Any]:

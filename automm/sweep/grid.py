@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from automm.errors import AutommError
+from automm.registry import did_you_mean
 
 SEED = "seed"
 STRATEGY, SPACE = "strategy", "space"
@@ -56,9 +57,9 @@ def parse_axis(text: str, strategy_options: Mapping[str, Any], space_fields: Map
     elif name in space_fields:
         kind, hint = SPACE, space_fields[name]
     else:
-        known = ", ".join(sorted({*strategy_options, *space_fields}))
+        names = sorted({*strategy_options, *space_fields})
         raise AutommError(f"--grid {text}: {name!r} is neither an option of the strategy nor a config "
-                          f"field of the space (known: {known})")
+                          f"field of the space{did_you_mean(name, names)} (known: {', '.join(names)})")
     converted = [_convert(name, token.strip(), hint) for token in values.split(",") if token.strip()]
     return Axis(name, kind, tuple(dict.fromkeys(converted)))
 

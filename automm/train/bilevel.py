@@ -18,7 +18,10 @@ many steps as the training split has batches). After each epoch the architecture
   fine-tune, so a search is cheaper.
 
 The run directory holds ``checkpoint.pt`` (every epoch, atomically), ``metrics.jsonl`` (one
-record per epoch) and, when the search ends, ``arch.json``. Search stops when the entropy of
+record per epoch) and, when the search ends, ``arch.json``. Every training step is a safe point
+(:func:`automm.interrupts.check`): a stop requested by a signal leaves the checkpoint of the
+last finished epoch, or, in the first epoch, one of the search's start, so the resumed search
+redoes the interrupted epoch. Search stops when the entropy of
 every choice family changed by less than ``entropy_tol`` and the derived architecture stayed
 the same over ``patience`` consecutive epochs (converged), or after ``epochs``.
 :func:`resume_search` continues from the last checkpoint to the same result as an
@@ -27,6 +30,7 @@ uninterrupted run (bitwise on CPU).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
 import math
@@ -41,6 +45,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from automm import interrupts
 from automm.data.cache import FeatureCache, data_record
 from automm.errors import AutommError, CacheError
 from automm.factory import create_space, create_strategy
@@ -304,6 +309,15 @@ class _Search:
         return SearchResult(arch, self.run_dir, self.history, self.finished)
 
     def _loop(self) -> None:
+        initial = copy.deepcopy(self.state()) if self.epoch == 0 else None
+        try:
+            self._epochs()
+        except interrupts.Interrupted as exc:
+            if initial is not None and self.epoch == 1 and not exc.at_once:
+                save_checkpoint(self.run_dir / CHECKPOINT, initial, "search")  # stopped in the first epoch
+            raise
+
+    def _epochs(self) -> None:
         while self.finished is None:
             self.epoch += 1
             record = self.train_epoch()
@@ -347,6 +361,7 @@ class _Search:
                 bar.update(1)
                 if step % 10 == 9:
                     bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}")
+                interrupts.check()
         with torch.no_grad():
             eval_weights = self.strategy.all_weights(self.space, self.logits, training=False)
         with autocast(self.device, s.precision):

@@ -8,11 +8,14 @@ and, when asked, the scores with a modality missing or degraded (:mod:`automm.tr
 The output directory gets ``metrics.json`` (with the run's provenance: :mod:`automm.provenance`),
 ``model.safetensors``, ``arch.json``, ``history.jsonl``, ``predictions.csv``, with robustness
 ``robustness.json`` and its figure, and a per-epoch ``checkpoint.pt`` (``resume=True`` continues
-from it to the same result).
+from it to the same result). Every training step is a safe point (:func:`automm.interrupts.check`):
+a stop requested by a signal leaves the checkpoint of the last finished epoch, or, in the first
+epoch, one of the start (epoch 0).
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import io
@@ -28,6 +31,7 @@ import torch
 from safetensors.torch import save_file
 from torch import Tensor
 
+from automm import interrupts
 from automm.data.cache import FeatureCache, data_record
 from automm.errors import AutommError, CacheError
 from automm.fileio import (
@@ -46,7 +50,7 @@ from automm.nn.network import FusionNetwork, count_parameters
 from automm.provenance import now, provenance
 from automm.report.source import describe_source
 from automm.run.layout import CHECKPOINT
-from automm.schema import check, integer, number, obj, optional, string
+from automm.schema import check, integer, nullable, number, obj, optional, string
 from automm.strategy.base import adam
 from automm.train.balance import class_counts
 from automm.train.batches import load_splits, require_split_sizes
@@ -74,8 +78,8 @@ from automm.train.thresholds import choose_thresholds
 CHECKPOINT_SCHEMA = obj({
     "setup": obj({"arch": obj({"choices": obj(), "space": obj()}), "data": obj({"fingerprint": string()}),
                   "settings": RETRAIN_SETTINGS}),
-    "epoch": integer(1), "history": HISTORY, "seconds": number(0), "started": optional(string()),
-    "best": obj({"epoch": integer(1), "acc": number(0, 1), "auc": RATE, "loss": LOSS}),
+    "epoch": integer(0), "history": HISTORY, "seconds": number(0), "started": optional(string()),
+    "best": nullable(obj({"epoch": integer(1), "acc": number(0, 1), "auc": RATE, "loss": LOSS})),
 })
 """Schema of the plain values of an evaluation checkpoint (tensors: :func:`check_state`)."""
 ROBUSTNESS = "robustness.json"
@@ -153,7 +157,8 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
             raise AutommError(f"{path}: {differs}; evaluate into a "
                               "new --out (or replace it with --force)")
         check_progress(path, state, settings.epochs)
-        check_state(path, state.get("best_network"), network.state_dict(), "best_network")
+        if state["epoch"] > 0:  # epoch 0: stopped in the first epoch, nothing selected yet
+            check_state(path, state.get("best_network"), network.state_dict(), "best_network")
         with restoring(path):
             network.load_state_dict(state["network"])
             optimizer.load_state_dict(state["optimizer"])
@@ -166,6 +171,14 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
     out.mkdir(parents=True, exist_ok=True)
     train, val = data["train"], data["val"]
     run_bar = RunProgress(settings.epochs, epoch, progress)
+
+    def snapshot() -> dict[str, Any]:
+        return {"setup": setup, "epoch": epoch, "network": network.state_dict(),
+                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "rng": rng_state(generator), "best": best, "best_network": best_state,
+                "history": history, "seconds": clock.seconds, "started": started}
+
+    initial = copy.deepcopy(snapshot()) if epoch == 0 else None
     while epoch < settings.epochs:
         epoch += 1
         start = Stopwatch()
@@ -181,6 +194,12 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
                 loss_sum += loss.detach() * len(positions)
                 correct += (logits.detach().argmax(dim=1) == labels).sum()
                 bar.update(1)
+                try:
+                    interrupts.check()
+                except interrupts.Interrupted as exc:
+                    if initial is not None and epoch == 1 and not exc.at_once:
+                        save_checkpoint(out / CHECKPOINT, initial, "evaluation")  # stopped in the first epoch
+                    raise
         scheduler.step()
         seen = sum(len(p) for p in batches)
         with autocast(device, settings.precision):
@@ -198,11 +217,7 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
         if better(m, best):
             best = {"epoch": epoch, "acc": m["acc"], "auc": m["auc"], "loss": m["loss"]}
             best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
-        save_checkpoint(out / CHECKPOINT, {
-            "setup": setup, "epoch": epoch, "network": network.state_dict(),
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "rng": rng_state(generator), "best": best, "best_network": best_state,
-            "history": history, "seconds": clock.seconds, "started": started}, "evaluation")
+        save_checkpoint(out / CHECKPOINT, snapshot(), "evaluation")
         write_jsonl(out / "history.jsonl", history)
         loggers.log_epoch(record)
         if on_epoch is not None:

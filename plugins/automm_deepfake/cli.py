@@ -8,6 +8,7 @@ import json
 import click
 
 from automm.cli._types import progress_flag
+from automm.interrupts import handled, resumable
 
 
 @click.command("demo-data")
@@ -18,6 +19,7 @@ from automm.cli._types import progress_flag
 @click.option("--ring", is_flag=True, help="Donors in a ring, linking the whole cast like FakeAVCeleb's "
                                            "fakes (default: partners in pairs).")
 @progress_flag("Progress bar (default: on); --quiet: the earlier spelling of --no-progress.", quiet=True)
+@handled
 def demo_data_command(out_dir: str, small: bool, identities: int | None, seed: int, ring: bool,
                       progress: bool | None) -> None:
     """Generate the demo audio-visual deepfake corpus (FakeAVCeleb layout) in OUT_DIR.
@@ -28,6 +30,7 @@ def demo_data_command(out_dir: str, small: bool, identities: int | None, seed: i
     """
     import dataclasses
 
+    from automm.cli._run_output import same_command
     from automm.plugins import require_plugin
 
     require_plugin("media", "automm demo-data")
@@ -37,7 +40,9 @@ def demo_data_command(out_dir: str, small: bool, identities: int | None, seed: i
     if identities is not None:
         spec = dataclasses.replace(spec, identities=identities)
     spec = dataclasses.replace(spec, ring=ring)
-    record = generate_demo(out_dir, spec, progress=progress is not False)
+    hint = f"nothing is kept (the corpus is written all at once); start again with: {same_command()}"
+    with resumable(lambda: hint):
+        record = generate_demo(out_dir, spec, progress=progress is not False)
     click.echo(f"demo corpus {out_dir}: {record['videos']} videos, {len(record['identities'])} identities "
                f"(faces: {record['faces']}; voices: synthetic), generated in {record['seconds']} s")
 

@@ -12,6 +12,7 @@ from torch import nn
 
 from automm import plugins
 from automm.errors import DataError
+from automm.registry import did_you_mean
 
 MEDIA_INPUTS = ("image", "audio")
 """Modalities the media pipeline makes inputs for."""
@@ -35,7 +36,10 @@ def chosen_backbones(specs: Iterable[str]) -> Pairs:
     """The defaults updated by ``--backbone MODALITY=NAME`` options (NAME ``none`` drops one)."""
     chosen = dict(DEFAULT_BACKBONES)
     chosen.update(parse_pairs(specs, "--backbone"))
-    return tuple((m, n) for m, n in chosen.items() if n != "none")
+    pairs = tuple((m, n) for m, n in chosen.items() if n != "none")
+    for _, name in pairs:
+        plugins.backbones.get(name)  # an unknown name: one line with the closest known one
+    return pairs
 
 
 def check_backbones(backbones: Pairs, weights: Pairs) -> None:
@@ -44,7 +48,7 @@ def check_backbones(backbones: Pairs, weights: Pairs) -> None:
     for m in modalities:
         if m not in MEDIA_INPUTS:
             raise DataError(f"--backbone {m}=...: the media pipeline makes inputs for "
-                            f"{', '.join(MEDIA_INPUTS)} only")
+                            f"{', '.join(MEDIA_INPUTS)} only{did_you_mean(m, MEDIA_INPUTS)}")
     if len(set(modalities)) != len(modalities) or not modalities:
         raise DataError(f"--backbone: one backbone per modality, at least one (got {modalities})")
     for m, _ in weights:

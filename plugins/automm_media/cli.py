@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from automm import plugins
-from automm.cli._run_output import echo_json
+from automm.cli._run_output import echo_json, same_command
 from automm.cli._types import NON_NEGATIVE, json_option, out_option, progress_flag, threads_option
+from automm.interrupts import handled, resumable
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -145,6 +146,7 @@ def summary(result: ExtractResult) -> str:
 @progress_flag("Progress bar with elapsed and remaining time (default: when stderr is a terminal); "
                "--quiet: the earlier spelling of --no-progress.", quiet=True)
 @json_option
+@handled
 def extract_command(dataset_dirs: tuple[str, ...], out: Path, dataset: str | None, protocol: str | None,
                     train_dirs: tuple[str, ...], test_dirs: tuple[str, ...], frames: int, positions: int,
                     crop: int, min_seconds: float, backbone_specs: tuple[str, ...],
@@ -170,11 +172,13 @@ def extract_command(dataset_dirs: tuple[str, ...], out: Path, dataset: str | Non
                                seed=seed, image_weights=image_weights, audio_weights=audio_weights,
                                backbones=chosen_backbones(backbone_specs),
                                weights=parse_pairs(weights_specs, "--weights"))
+    hint = f"the videos extracted so far are kept; continue with the same command: {same_command()}"
     try:
-        result = extract(roots, out, settings=settings, dataset=dataset, test_roots=test_dirs,
-                         fractions=fractions, split_seed=split_seed, split=split, linked=linked,
-                         device=device, workers=workers, executor=executor, ray_address=ray_address,
-                         progress=progress)
+        with resumable(lambda: hint):
+            result = extract(roots, out, settings=settings, dataset=dataset, test_roots=test_dirs,
+                             fractions=fractions, split_seed=split_seed, split=split, linked=linked,
+                             device=device, workers=workers, executor=executor, ray_address=ray_address,
+                             progress=progress)
     except UnknownLayoutError as e:
         raise UnknownLayoutError(f"{e}; pass --dataset NAME") from None
     if as_json:

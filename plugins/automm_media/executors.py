@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from automm import interrupts
 from automm.errors import DataError
 from automm.extras import require_ray
 from automm.train.device import available_cores
@@ -74,6 +75,7 @@ def _submitted(chunk: Todo, on_sample: Callable[[Job], None] | None) -> Todo:
 
 
 def _init_worker(settings: ExtractSettings, device: str, threads: int) -> None:
+    interrupts.install()  # a signal reaching the workers too lets them finish their video
     torch.set_num_threads(threads)
     _WORKER.append(FeatureExtractor(settings, device))
 

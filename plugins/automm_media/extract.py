@@ -15,6 +15,7 @@ import numpy as np
 
 from automm.data import write_cache
 from automm.errors import DataError
+from automm.interrupts import check
 from automm.locking import owning
 from automm.train.device import resolve_device
 from automm_media.classes import CLASSES
@@ -78,7 +79,8 @@ def extract(
     tolerance, whatever ``workers`` and ``batch``.
     ``out`` is owned by this process meanwhile (:mod:`automm.locking`); a cache that does not
     open intact (half written, half deleted, corrupt) is never "up to date". ``progress=None``
-    shows the progress bar only when stderr is a terminal.
+    shows the progress bar only when stderr is a terminal. Each finished video is a safe point
+    (:func:`automm.interrupts.check`): a stop keeps what is done for the next run.
     """
     from tqdm.auto import tqdm
 
@@ -120,6 +122,7 @@ def extract(
             skipped[job.sample.id] = record
         bar.update(1)
         bar.set_postfix(skipped=len(skipped), refresh=False)
+        check()  # a safe point: this video's result is on disk
     bar.close()
     result.stage_seconds = dict(extractor.seconds)
     kept = [j for j in jobs if j.sample.id in features]

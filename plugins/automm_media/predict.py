@@ -64,6 +64,21 @@ def predict_videos(score: Callable[[str], float], videos: Sequence[str | os.Path
     return out
 
 
+def not_a_model_dir(root: Path) -> str:
+    """The error for a MODEL_DIR without model.safetensors: what predict needs, and the command
+    that writes it (for a search run, or for the eval/ directory of one)."""
+    if (root / "eval" / "model.safetensors").is_file():
+        return f"{root}: holds no model; it is in its evaluation directory: automm predict {root / 'eval'}"
+    if (root / "arch.json").is_file():
+        command = f"automm evaluate {root / 'arch.json'} --out {root / 'eval'}"
+    elif (root.parent / "arch.json").is_file():
+        command = f"automm evaluate {root.parent / 'arch.json'} --out {root}"
+    else:
+        command = "automm evaluate ARCH_JSON --out DIR"
+    what = "not an evaluation directory (no model.safetensors)" if root.exists() else "no such directory"
+    return f"{root}: {what}; predict needs the evaluation directory written by {command}"
+
+
 class Predictor:
     """A model directory written by ``automm evaluate`` (``arch.json``, ``model.safetensors`` and
     ``metrics.json`` with its decision thresholds) and the feature extraction its training cache
@@ -73,6 +88,9 @@ class Predictor:
                  image_weights: str | None = None, audio_weights: str | None = None,
                  weights: tuple[tuple[str, str], ...] = ()) -> None:
         root = Path(model_dir)
+        weights_file = root / "model.safetensors"
+        if not_regular(weights_file) == "no such file":
+            raise ArchitectureError(not_a_model_dir(root))
         self.arch = load_architecture(root / "arch.json")
         data = self.arch.provenance.get("data")
         source = data.get("source") if isinstance(data, dict) else None
@@ -102,14 +120,7 @@ class Predictor:
                                 f"from the one the model was trained with (sha256 {have[:12]} != "
                                 f"{str(want)[:12]}); pass --weights {modality}=PATH with the original file")
         self.network = FusionNetwork(build_space_for(self.arch), self.arch, dropout=0.2)
-        weights_file = root / "model.safetensors"
         problem = not_regular(weights_file)  # safetensors would block forever on a FIFO
-        if problem == "no such file":
-            hint = (f"; the model is in the evaluation directory: automm predict {root / 'eval'} ..."
-                    if (root / "eval" / "model.safetensors").is_file() else
-                    "; MODEL_DIR is the --out directory of automm evaluate (a search run holds no model: "
-                    "run automm evaluate RUN_DIR/arch.json first)")
-            raise ArchitectureError(f"{weights_file}: no such file{hint}")
         if problem is not None:
             raise ArchitectureError(f"{weights_file}: cannot read: {problem}")
         try:

@@ -93,3 +93,14 @@ def test_special_files_are_skipped_without_blocking_and_the_good_video_scored(fo
     lines = res.stdout.strip().splitlines()
     assert len(lines) == 1 and lines[0].endswith(good) and 0 <= float(lines[0].split()[0]) <= 1
     assert "a FIFO" in res.stderr and "a directory" in res.stderr and "symbolic links" in res.stderr
+
+
+@pytest.mark.parametrize("where", ["eval", "."])
+def test_predict_before_evaluate_names_the_evaluate_command(tmp_path, where):
+    (tmp_path / "arch.json").write_text("{}")  # a search run: arch.json, no model
+    model_dir = tmp_path / where
+    result = CliRunner().invoke(cli, ["predict", str(model_dir), str(tmp_path / "video.mp4")])
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1
+    command = f"automm evaluate {tmp_path / 'arch.json'} --out {tmp_path / 'eval'}"
+    assert result.stderr.rstrip().endswith(f"predict needs the evaluation directory written by {command}")

@@ -113,6 +113,17 @@ def test_explicit_eval_dir(run_dir, tmp_path):
     assert result.exit_code == 2 and "missing: no such evaluation directory" in result.stderr
 
 
+def test_an_eval_dir_that_holds_no_evaluation_is_refused_and_nothing_written(run_dir, tmp_path):
+    before = sorted(p.name for p in run_dir.iterdir())
+    (tmp_path / "notaneval").mkdir()
+    result = report(run_dir, "--eval", tmp_path / "notaneval")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"automm: error: {tmp_path / 'notaneval'}: not an evaluation directory (no metrics.json); --eval "
+        "takes the directory written by automm evaluate ARCH_JSON --out DIR"]
+    assert sorted(p.name for p in run_dir.iterdir()) == before
+
+
 def test_bad_inputs_are_one_line_and_write_no_report(run_dir):
     with (run_dir / "metrics.jsonl").open("a") as fh:
         fh.write("{oops\n")

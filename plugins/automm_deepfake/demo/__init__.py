@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from automm_media.executors import resolve_workers
 
+from automm import interrupts
 from automm.errors import DataError
 from automm.fileio import atomic_path, read_json, write_json, write_text
 from automm.schema import obj, problem, string
@@ -273,7 +274,7 @@ def generate_demo(out: str | os.PathLike[str], spec: DemoSpec | None = None, *, 
     pool = None
     if count > 1:
         pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=torch.set_num_threads, initargs=(1,))
+                                   initializer=_init_worker)
         for _ in range(count):  # the workers start while this process picks the identities
             pool.submit(int)
     try:
@@ -282,6 +283,13 @@ def generate_demo(out: str | os.PathLike[str], spec: DemoSpec | None = None, *, 
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         torch.set_num_threads(threads)
+
+
+def _init_worker() -> None:
+    """A corpus worker: one torch thread; a Ctrl-C reaching it too lets it finish its identity
+    (the parent process decides when to stop)."""
+    torch.set_num_threads(1)
+    interrupts.install()
 
 
 def _write_identity(folder: Path, spec: DemoSpec, person: Identity, partner: Identity) -> list[list[str]]:
@@ -309,11 +317,17 @@ def _generate(out: Path, spec: DemoSpec, progress: bool, start: float,
             for person in people:
                 written[person.id] = _write_identity(tmp, spec, person, by_id[person.partner])
                 bar.update(len(written[person.id]))
+                interrupts.check()  # a safe point: a stop removes the unfinished corpus
         else:
             futures = {pool.submit(_write_identity, tmp, spec, p, by_id[p.partner]): p.id for p in people}
-            for future in as_completed(futures):
-                written[futures[future]] = future.result()
-                bar.update(len(written[futures[future]]))
+            try:
+                for future in as_completed(futures):
+                    written[futures[future]] = future.result()
+                    bar.update(len(written[futures[future]]))
+                    interrupts.check()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)  # no worker writes into tmp once it is removed
+                raise
         rows = [row for person in people for row in written[person.id]]
         bar.close()
         buf = io.StringIO()
