@@ -234,6 +234,18 @@ def not_regular(path: str | os.PathLike[str]) -> str | None:
     return f"not a regular file ({kind})"
 
 
+def optional_file(path: str | os.PathLike[str]) -> bool:
+    """Whether the optional file ``path`` is there to read: False when nothing is there, True for
+    a regular file; anything else (a FIFO, a directory, a symlink loop or a dangling link) is an
+    :class:`AutommError` naming it, never silently taken for a missing file."""
+    problem = not_regular(path)
+    if problem is None:
+        return True
+    if not os.path.lexists(path):
+        return False
+    raise AutommError(f"{path}: {problem}")
+
+
 def read_user_bytes(path: str | os.PathLike[str], limit: int, error: type[AutommError] = AutommError
                     ) -> bytes:
     """The bytes of the regular file ``path``, at most ``limit`` of them; a FIFO, device or

@@ -103,6 +103,9 @@ class Case:
     prepare: Callable[[Path], list[Any]]
     may_succeed: bool = False
     check: Callable[[Path, Outcome], bool] | None = None
+    videos: bool = False
+    """A predict run over a bad video ``v.mp4`` and a good one: exit 1 with predict's notes and
+    one error line, for the bad video, is clean."""
 
 
 def _fixture(root: Path, media: bool) -> Path:
@@ -331,7 +334,7 @@ def _hang() -> Iterator[Case]:
         def video(s: Path, kind: str = kind) -> list[Any]:
             _special(kind)(s / "v.mp4")
             return ["predict", s / "media/model", s / "v.mp4", s / "media/good.mp4"]
-        yield Case("hang", f"predict video is a {kind}", video, check=_scored_good)
+        yield Case("hang", f"predict video is a {kind}", video, check=_scored_good, videos=True)
 
 
 def _scored_good(s: Path, outcome: Outcome) -> bool:
@@ -482,7 +485,7 @@ def _predict() -> Iterator[Case]:
         def video(s: Path, name: str = name) -> list[Any]:
             video_faults(s / "media/good.mp4")[name](s / "v.mp4")
             return ["predict", s / "media/model", s / "v.mp4", s / "media/good.mp4"]
-        yield Case("predict", f"video: {name}", video, check=_scored_good)
+        yield Case("predict", f"video: {name}", video, check=_scored_good, videos=True)
 
 
 GENERATORS: dict[str, Callable[[], Iterator[Case]]] = {
@@ -497,6 +500,11 @@ def _run(scratch: Path, case: Case) -> Outcome:
     os.chdir(scratch)
     try:
         outcome = run_cli(case.prepare(scratch), allow_success=case.may_succeed, timeout=60)
+        if case.videos and outcome.kind == UNCLEAN:
+            errors = [line for line in outcome.stderr.splitlines() if line.startswith("automm: error: ")]
+            bad = f"automm: error: {scratch / 'v.mp4'}: "
+            if len(errors) == 1 and errors[0].startswith(bad):
+                outcome = Outcome(CLEAN, outcome.exit_code, outcome.stderr)
         if outcome.kind in (CLEAN, ACCEPTED) and case.check is not None and not case.check(scratch, outcome):
             return Outcome(WRONG, outcome.exit_code, outcome.stderr)
         return outcome

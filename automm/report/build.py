@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from automm.errors import AutommError, DotNotFoundError
-from automm.fileio import write_text
+from automm.fileio import optional_file, write_text
 from automm.ir import Architecture, build_space_for, load_architecture
 from automm.render import architecture_file, architecture_graph, write_graph
 from automm.report.figures import (
@@ -145,13 +145,13 @@ def _field(record: Any, *keys: str) -> Any:
 def read_metrics(evaluation: Path | None) -> dict[str, Any] | None:
     """The metrics.json of an evaluation directory (None without one)."""
     path = evaluation / "metrics.json" if evaluation else None
-    return read_evaluation_metrics(path) if path is not None and path.is_file() else None
+    return read_evaluation_metrics(path) if path is not None and optional_file(path) else None
 
 
 def read_robustness(evaluation: Path | None) -> dict[str, Any] | None:
     """The robustness.json of an evaluation directory (None without one)."""
     path = evaluation / "robustness.json" if evaluation else None
-    return read_robustness_file(path) if path is not None and path.is_file() else None
+    return read_robustness_file(path) if path is not None and optional_file(path) else None
 
 
 def write_report(
@@ -318,7 +318,7 @@ def _figure_links(name: str) -> str:
 
 def _search_section(run: Path, arch: Architecture, written: list[Path]) -> list[str]:
     metrics = run / "metrics.jsonl"
-    if not metrics.is_file():
+    if not optional_file(metrics):
         return ["No metrics.jsonl in the run directory: no search curves."]
     records = read_jsonl(metrics, EPOCH)
     if not records:
@@ -349,7 +349,7 @@ def _evaluation_section(evaluation: Path, run: Path, metrics: Mapping[str, Any] 
                         written: list[Path]) -> list[str]:
     lines: list[str] = []
     predictions = evaluation / "predictions.csv"
-    if predictions.is_file():
+    if optional_file(predictions):
         labels, scores = read_predictions(predictions)
         if len(set(labels)) == 2:
             area = roc_figure(scores, labels, run / ROC)
@@ -359,7 +359,7 @@ def _evaluation_section(evaluation: Path, run: Path, metrics: Mapping[str, Any] 
         else:
             lines += [f"{predictions}: the test split has a single class; no ROC curve.", ""]
     history = evaluation / "history.jsonl"
-    if history.is_file() and (records := read_jsonl(history, EPOCH)):
+    if optional_file(history) and (records := read_jsonl(history, EPOCH)):
         best = (metrics or {}).get("best_epoch")
         written += variants(training_figure(records, run / EVAL_TRAINING, title="evaluation (retraining)",
                                             best_epoch=best if isinstance(best, int) else None))

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from automm.errors import ArchitectureError, DataError
-from automm.fileio import not_regular, quiet_loader
+from automm.fileio import not_regular, optional_file, quiet_loader
 from automm.ir import build_space_for, load_architecture
 from automm.nn.network import FusionNetwork
 from automm.schema import check, obj
@@ -101,9 +101,8 @@ class Predictor:
                             f"{found!r:.40}, not {EXTRACTOR!r}); cannot rebuild the feature extraction")
         check(self.arch.to_dict(), MODEL_ARCH, root / "arch.json", DataError)
         self.metrics_file = root / "metrics.json"
-        present = os.path.lexists(self.metrics_file)  # a FIFO or directory there is an error, not absent
         self.metrics: dict[str, Any] = (read_evaluation_metrics(self.metrics_file, ArchitectureError)
-                                        if present else {})
+                                        if optional_file(self.metrics_file) else {})
         """The evaluation's ``metrics.json`` (empty when there is none); its ``thresholds`` are
         the recorded decision thresholds (:mod:`automm.train.thresholds`)."""
         self.source = source

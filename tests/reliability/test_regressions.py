@@ -306,6 +306,14 @@ def test_out_under_a_regular_file(copy, tiny, tmp_path):
     assert_clean(["evaluate", run / "arch.json", "--out", tmp_path / "file" / "e"], str(tmp_path / "file"))
 
 
+@pytest.mark.parametrize("name", ["metrics.jsonl", "eval/metrics.json", "eval/history.jsonl",
+                                  "eval/predictions.csv"])
+def test_report_refuses_an_optional_file_that_is_a_fifo_instead_of_ignoring_it(copy, name):
+    run = copy("run")
+    make_fifo(run / name)
+    assert_clean(["report", run], f"{run / name}: not a regular file (a FIFO)")
+
+
 def test_report_escapes_strings_from_user_files(copy):
     run = copy("run")
     rewrite_json(run / "arch.json",
