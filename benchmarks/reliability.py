@@ -260,7 +260,7 @@ def _wrong() -> Iterator[Case]:
             return _resume(s)
         yield Case("wrong", f"checkpoint best network {value}", weights)
     for name in ("abc\n", "a\tb", "x\x1b[31m", "", " ", "../x", "a/b"):
-        yield Case("wrong", f"plugin new {name!r}", lambda s, n=name: ["plugin", "new", "op", n])
+        yield Case("wrong", f"plugin new {name!r}", lambda s, n=name: ["plugin", "new", n])
     for twice in (lambda d: [d, d], lambda d: [d, f"{d}/"], lambda d: [d, "--test-dataset", d],
                   lambda d: [d, d.parent / "." / d.name]):
         yield Case("wrong", "extract a dataset given twice", lambda s, t=twice: [

@@ -52,7 +52,10 @@ def check_manifest(root: Path, manifest: Any, format_tag: str) -> None:
 def check_tap(root: Path, name: str, info: Mapping[str, Any]) -> None:
     """One ``taps`` entry (of the schema): its ``file`` names a file inside ``root``."""
     file = info["file"]
-    resolved, base = (root / file).resolve(), root.resolve()
+    try:
+        resolved, base = (root / file).resolve(), root.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop (RuntimeError before Python 3.13)
+        raise CacheError(f"{root / file}: cannot read tap {name!r}: {exc}") from None
     if resolved == base or not resolved.is_relative_to(base):
         raise CacheError(f"{root / 'manifest.json'}: field taps.{name}.file: {_short(file)} is outside "
                          "the cache directory")

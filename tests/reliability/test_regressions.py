@@ -129,6 +129,13 @@ def test_non_finite_features_stop_with_the_file_and_sample(copy, tiny, bad):
                  "image_2.npy", "non-finite", "sample")
 
 
+def test_a_tap_file_that_is_a_symlink_loop_is_one_line(copy, tiny):
+    cache = copy("cache")
+    (cache / "audio_2.npy").unlink()
+    (cache / "audio_2.npy").symlink_to("audio_2.npy")
+    assert_clean(["search", "--data", cache, "--out", cache.parent / "r", *tiny], "audio_2.npy")
+
+
 def test_half_deleted_cache_is_detected(copy, tiny):
     cache = copy("cache")
     (cache / "audio_4.npy").unlink()
