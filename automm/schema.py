@@ -210,8 +210,8 @@ def _problems(value: Any, spec: Spec, path: str) -> Iterator[tuple[str, Any, Spe
 def _fits(value: Any, spec: Spec) -> bool:
     kind = spec.kind
     ok = {"integer": isinstance(value, int) and not isinstance(value, bool),
-          "number": isinstance(value, int | float) and not isinstance(value, bool)
-          and math.isfinite(value),
+          "number": (isinstance(value, int) and not isinstance(value, bool))
+          or (isinstance(value, float) and math.isfinite(value)),
           "string": isinstance(value, str), "boolean": isinstance(value, bool),
           "object": isinstance(value, Mapping), "map": isinstance(value, Mapping)
           and all(isinstance(k, str) for k in value),
@@ -247,6 +247,8 @@ def _shown(value: Any, limit: int = 40) -> str:
         return f"an object of {len(value)} key(s)"
     if isinstance(value, list | tuple):
         return f"a list of {len(value)} item(s)"
+    if isinstance(value, int) and value.bit_length() > 1000:  # repr of huge ints is slow or refused
+        return "an integer of more than 300 digits"
     if isinstance(value, bool | int | float | str) or value is None:
         text = "null" if value is None else repr(value)
         return text if len(text) <= limit else text[:limit] + "..."

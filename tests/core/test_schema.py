@@ -51,6 +51,9 @@ def test_a_valid_document_passes_with_unknown_keys():
     ({"size": "3"}, "field size must be an integer from 1 to 10 (got '3')"),
     ({"size": True}, "field size must be an integer from 1 to 10 (got True)"),
     ({"size": 11}, "field size must be an integer from 1 to 10 (got 11)"),
+    ({"size": 10**20}, "field size must be an integer from 1 to 10 (got 100000000000000000000)"),
+    ({"rate": 10**5000}, "field rate must be null or a finite number from 0 to 1 (got an integer of "
+                         "more than 300 digits)"),
     ({"rate": math.nan}, "field rate must be null or a finite number from 0 to 1 (got nan)"),
     ({"rate": 1.5}, "field rate must be null or a finite number from 0 to 1 (got 1.5)"),
     ({"kind": "c"}, "field kind must be one of 'a', 'b' (got 'c')"),
