@@ -158,6 +158,9 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
                               "new --out (or replace it with --force)")
         check_progress(path, state, settings.epochs)
         if state["epoch"] > 0:  # epoch 0: stopped in the first epoch, nothing selected yet
+            if state["best"] is None:
+                raise AutommError(f"{path}: inconsistent checkpoint: best is null after epoch "
+                                  f"{state['epoch']}")
             check_state(path, state.get("best_network"), network.state_dict(), "best_network")
         with restoring(path):
             network.load_state_dict(state["network"])

@@ -179,6 +179,7 @@ def _resume(run, eval_dir):
     (lambda s: {**s, "optimizer": {"state": {}, "param_groups": []}}, "inconsistent checkpoint"),
     (lambda s: {k: v for k, v in s.items() if k != "rng"}, "lacks 'rng'"),
     (lambda s: [1, 2], "not an automm checkpoint"),
+    (lambda s: {**s, "best": None}, "best is null after epoch 1"),
 ])
 def test_inconsistent_checkpoints_are_refused_before_loading(copy, change, fragment):
     run = copy("run")
