@@ -13,10 +13,12 @@ Loaders memory-map the arrays: a batch reads only its rows.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,11 @@ from automm.fileio import atomic_path, quiet_loader, read_json, write_json
 from automm.locking import owned
 
 FORMAT = "automm.cache/1"
+
+Signature = tuple[tuple[str, int, int, int], ...]
+"""What identifies a cache's files on disk: (name, inode, size, mtime_ns) of the manifest and tap files."""
+_REUSE: ContextVar[dict[Path, tuple[Signature, bool, FeatureCache]] | None] = ContextVar("_REUSE",
+                                                                                       default=None)
 
 
 def tap_filename(tap: str) -> str:
@@ -125,14 +132,29 @@ class FeatureCache:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, verify: bool = True) -> FeatureCache:
-        """Open and validate ``path``; problems raise :class:`CacheError` naming the cache.
+        """Open and validate ``path`` (inside :func:`reusing_opened`, the cache opened there
+        before when its files are unchanged); problems raise :class:`CacheError` naming it.
 
         The manifest's schema, each tap file's dtype and shape, and (with ``verify``) the
         fingerprint over all tap data and the absence of NaN/infinity are checked; a cache
         that was half written or half deleted fails here. Tap files that are floating point
         but not native float32 are converted in memory (with a note).
         """
-        root = Path(path)
+        opened = _REUSE.get()
+        if opened is None:
+            return cls._open(Path(path), verify=verify)
+        root = Path(path).resolve()
+        signature = _signature(root)
+        known = opened.get(root)
+        if signature is not None and known is not None and known[0] == signature and (known[1] or not verify):
+            return known[2]
+        cache = cls._open(root, verify=verify)
+        if signature is not None and signature == _signature(root):  # not rewritten while read
+            opened[root] = (signature, verify, cache)
+        return cache
+
+    @classmethod
+    def _open(cls, root: Path, *, verify: bool) -> FeatureCache:
         if not root.is_dir():
             raise CacheError(f"{root}: no such feature cache directory")
         manifest = read_json(root / "manifest.json", CacheError)
@@ -192,6 +214,29 @@ class FeatureCache:
         if missing:
             raise CacheError(f"{self.path}: incompatible cache: missing tap(s) {', '.join(missing)} "
                              f"(has {', '.join(self.arrays) or 'none'})")
+
+
+@contextlib.contextmanager
+def reusing_opened(opened: dict[Path, Any]) -> Iterator[None]:
+    """Within: :meth:`FeatureCache.open` keeps the caches it opens in ``opened`` (by directory) and
+    returns the one there while the directory's manifest and tap files are unchanged (same
+    inode, size and modification time), verified when asked; ``opened`` outlives the block, so
+    a sweep worker opens (and verifies) its cache once for all its points."""
+    token = _REUSE.set(opened)
+    try:
+        yield
+    finally:
+        _REUSE.reset(token)
+
+
+def _signature(root: Path) -> Signature | None:
+    """The :data:`Signature` of the cache directory ``root``; None when it cannot be read."""
+    try:
+        names = ["manifest.json", *sorted(p.name for p in root.glob("*.npy"))]
+        found = [(name, (root / name).stat()) for name in names]
+    except OSError:
+        return None
+    return tuple((name, st.st_ino, st.st_size, st.st_mtime_ns) for name, st in found)
 
 
 def _load_tap(file: Path, name: str, shape: tuple[int, ...]) -> tuple[np.ndarray, str | None]:

@@ -6,6 +6,7 @@ a failure becomes the point's failed row."""
 from __future__ import annotations
 
 import os
+import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,20 +46,40 @@ class PointSpec:
         return point_dir(self.sweep_dir, self.key)
 
 
-def run_point(spec: PointSpec) -> dict[str, Any]:
-    """Search and evaluate ``spec`` (or continue it) and return its row."""
-    try:
-        import torch
+_OPENED: dict[Path, Any] = {}
+"""The feature caches this process opened, kept for its next points
+(:func:`automm.data.cache.reusing_opened`)."""
 
-        torch.set_num_threads(spec.threads)
-        _search(spec)
-        _evaluate(spec)
+
+def run_point(spec: PointSpec) -> dict[str, Any]:
+    """Search and evaluate ``spec`` (or continue it) and return its row. A process may run many
+    points: each starts from the same process-wide torch state as in a fresh process, and the
+    feature cache is opened (and verified) once."""
+    try:
+        from automm.data.cache import reusing_opened
+
+        _reset_torch(spec)
+        with reusing_opened(_OPENED):
+            _search(spec)
+            _evaluate(spec)
         row = finished_row(spec.sweep_dir, spec.key, spec.values)
         if row is None:
             raise AutommError(f"{spec.run_dir}: finished without arch.json and eval/metrics.json")
         return row
     except Exception as exc:  # a failed point is a row, the sweep goes on
         return failed_row(spec.key, spec.values, error_line(exc))
+
+
+def _reset_torch(spec: PointSpec) -> None:
+    """The torch state a point may find changed by the points before it in this process: the
+    thread count, and torch.compile's caches (a process that compiled a network for every
+    point would reach its recompile limit and fall back to eager mode). The random generators
+    are seeded by the search and the evaluation themselves."""
+    import torch
+
+    torch.set_num_threads(spec.threads)
+    if "torch._dynamo" in sys.modules:
+        torch._dynamo.reset()
 
 
 def error_line(exc: BaseException) -> str:

@@ -14,14 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 from click.testing import CliRunner
+from safetensors.torch import load_file
 
 from automm import api
 from automm.cli import cli
 from automm.errors import AutommError
 from automm.locking import _alive
 from automm.schema import problem
+from automm.sweep.executors import run_local
 from automm.sweep.grid import parse_axis, point_key, points, seed_axis
+from automm.sweep.point import PointSpec
 from automm.sweep.results import ROW, SCHEMA
 
 GRID = ("--grid", "temperature=5,10", "--grid", "samples=5,10")
@@ -106,6 +110,39 @@ def test_a_point_gives_the_same_arch_json_as_a_standalone_search(local_sweep, ca
         doc["metrics"].pop("search_seconds")
         doc["provenance"].pop("run")  # the command line and times of each process
     assert swept == expected
+
+
+def stable(path: Path) -> dict[str, Any]:
+    """A JSON file of a run without what differs between processes (timings, command line)."""
+    doc = json.loads(path.read_text())
+    doc.get("metrics", {}).pop("search_seconds", None)
+    doc.pop("train_seconds", None)
+    doc.get("provenance", {}).pop("run", None)
+    return doc
+
+
+@pytest.mark.slow
+def test_a_point_run_after_others_in_one_worker_equals_it_in_a_fresh_process(cache_dir, tmp_path):
+    config = {"C": 16, "L": 2, "cells": 1, "steps": 1, "ops": ("sum", "linear-glu", "concat-fc")}
+
+    def spec(sweep: str, temperature: float, seed: int, threads: int) -> PointSpec:
+        values = {"temperature": temperature, "seed": seed}
+        return PointSpec(point_key(values), values, str(tmp_path / sweep), str(cache_dir), "stgs",
+                         "bimodal-deepfake", {"temperature": temperature, "samples": 5}, config,
+                         {"epochs": 2, "seed": seed}, {"epochs": 2, "seed": seed}, threads=threads)
+
+    later = spec("shared", 10.0, 0, 1)
+    found: list[dict[str, Any]] = []
+    run_local([spec("shared", 5.0, 3, 2), later], found.append, workers=1)  # one worker runs both
+    run_local([spec("fresh", 10.0, 0, 1)], found.append, workers=1)
+    assert [r["status"] for r in found] == ["ok"] * 3, found
+    shared, fresh = later.run_dir, tmp_path / "fresh" / "points" / later.key
+    for name in ("arch.json", "eval/metrics.json"):
+        assert stable(shared / name) == stable(fresh / name), name
+    assert (shared / "eval/predictions.csv").read_bytes() == (fresh / "eval/predictions.csv").read_bytes()
+    weights = [load_file(run / "eval/model.safetensors") for run in (shared, fresh)]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])  # bit for bit
 
 
 @pytest.mark.slow

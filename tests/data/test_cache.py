@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from automm.data import FeatureCache, MediaSample, identity_disjoint_split, write_cache
+from automm.data.cache import reusing_opened
 from automm.errors import CacheError
 
 CLASSES = ("real", "fake")
@@ -33,6 +34,25 @@ def test_rewrite_replaces_atomically(tmp_path):
     write_cache(tmp_path / "c", {"t/2": np.ones((6, 1, 1))}, _samples(6), classes=CLASSES)
     assert set(FeatureCache.open(tmp_path / "c").taps) == {"t/2"}
     assert [p.name for p in tmp_path.iterdir()] == ["c"]
+
+
+def test_reusing_opened_opens_a_cache_once_until_its_files_change(tmp_path):
+    write_cache(tmp_path / "c", {"t/1": np.zeros((6, 1, 1))}, _samples(6), classes=CLASSES)
+    opened: dict = {}
+    with reusing_opened(opened):
+        first = FeatureCache.open(tmp_path / "c", verify=False)
+        assert FeatureCache.open(tmp_path / "c" / ".." / "c", verify=False) is first
+        verified = FeatureCache.open(tmp_path / "c")  # the unverified one is not taken for it
+        assert verified is not first and FeatureCache.open(tmp_path / "c", verify=False) is verified
+    assert FeatureCache.open(tmp_path / "c") is not verified  # outside: every open opens
+    with reusing_opened(opened):
+        assert FeatureCache.open(tmp_path / "c") is verified  # the next point of the same worker
+        write_cache(tmp_path / "c", {"t/1": np.ones((6, 1, 1))}, _samples(6), classes=CLASSES)
+        rewritten = FeatureCache.open(tmp_path / "c")
+        assert rewritten is not verified and rewritten.arrays["t/1"].max() == 1
+        np.save(tmp_path / "c" / "t_1.npy", np.full((6, 1, 1), 2, np.float32))  # changed in place
+        with pytest.raises(CacheError, match="fingerprint"):
+            FeatureCache.open(tmp_path / "c")
 
 
 @pytest.mark.parametrize(
