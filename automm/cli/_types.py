@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from automm.train.settings import PRECISION_HELP, PRECISIONS
+
 
 class FiniteFloat(click.FloatRange):
     """A float option that refuses ``nan``, ``inf`` and ``-inf`` and, given bounds (those of
@@ -65,6 +67,14 @@ def _check_loggers(ctx: click.Context, param: click.Parameter, names: tuple[str,
 
     check_logger_names(names)
     return names
+
+
+precision_option = click.option("--precision", type=click.Choice(PRECISIONS), default="fp32",
+                                show_default=True, help=PRECISION_HELP)
+compile_option = click.option(
+    "--compile", is_flag=True,
+    help="torch.compile the network's training steps (fewer kernel launches on a GPU; in a search, "
+         "single-path strategies then run the full mixture).")
 
 
 logger_option = click.option(

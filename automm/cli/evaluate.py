@@ -26,10 +26,12 @@ from automm.cli._run_output import (
 from automm.cli._types import (
     SEED,
     FiniteFloat,
+    compile_option,
     json_option,
     logger_option,
     no_verify_option,
     out_option,
+    precision_option,
     progress_option,
     resume_option,
     threads_option,
@@ -42,8 +44,6 @@ from automm.train.settings import (
     BALANCE_HELP,
     BALANCES,
     DEVICES,
-    PRECISION_HELP,
-    PRECISIONS,
     RetrainSettings,
 )
 
@@ -146,8 +146,8 @@ def _threshold_rows(thresholds: Mapping[str, Any] | None) -> list[tuple[str, Any
 @threads_option
 @click.option("--balance", type=click.Choice(BALANCES), default=RetrainSettings.balance, show_default=True,
               help=BALANCE_HELP)
-@click.option("--precision", type=click.Choice(PRECISIONS), default=RetrainSettings.precision,
-              show_default=True, help=PRECISION_HELP)
+@precision_option
+@compile_option
 @click.option("--target-fpr", type=FiniteFloat(0, 1), default=RetrainSettings.target_fpr,
               show_default=True, help="False-positive rate of the target-fpr decision threshold (chosen on "
                                       "validation beside the EER threshold; automm predict --threshold).")
@@ -171,7 +171,7 @@ def _threshold_rows(thresholds: Mapping[str, Any] | None) -> list[tuple[str, Any
 @handled
 def command(ctx: click.Context, arch_json: Path | None, data: str | None, out: Path | None, epochs: int,
             batch_size: int, seed: int, device: str, threads: int | None, balance: str, precision: str,
-            target_fpr: float, bootstrap: int, robustness: bool, resume: bool, force: bool,
+            compile: bool, target_fpr: float, bootstrap: int, robustness: bool, resume: bool, force: bool,
             rerun: Path | None, loggers: tuple[str, ...], progress: bool | None, no_verify: bool,
             as_json: bool) -> None:
     """Train the architecture in ARCH_JSON from scratch (dropout 0.2), select the epoch on validation,
@@ -198,8 +198,8 @@ def command(ctx: click.Context, arch_json: Path | None, data: str | None, out: P
         raise click.UsageError("missing ARCH_JSON (or --rerun EVAL_DIR)")
     else:
         settings = RetrainSettings(epochs=epochs, batch_size=batch_size, seed=seed, device=device,
-                                   balance=balance, precision=precision, target_fpr=target_fpr,
-                                   bootstrap=bootstrap, robustness=robustness)
+                                   balance=balance, precision=precision, compile=compile,
+                                   target_fpr=target_fpr, bootstrap=bootstrap, robustness=robustness)
         cache = _cache_for(load_architecture(arch_json), arch_json, data, verify=not no_verify)
     with stdout_to_stderr(as_json):
         arch = load_architecture(arch_json)

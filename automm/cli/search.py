@@ -35,11 +35,13 @@ from automm.cli._space_options import space_options
 from automm.cli._types import (
     NON_NEGATIVE,
     SEED,
+    compile_option,
     json_option,
     logger_option,
     no_verify_option,
     option_type,
     out_option,
+    precision_option,
     progress_option,
     resume_option,
     threads_option,
@@ -51,8 +53,6 @@ from automm.train.settings import (
     BALANCE_HELP,
     BALANCES,
     DEVICES,
-    PRECISION_HELP,
-    PRECISIONS,
     SELECT_HELP,
     SELECTS,
     SearchSettings,
@@ -212,11 +212,9 @@ def _print_result(result: SearchResult) -> None:
               help="... for this many consecutive epochs.")
 @click.option("--balance", type=click.Choice(BALANCES), default=SearchSettings.balance, show_default=True,
               help=BALANCE_HELP)
-@click.option("--precision", type=click.Choice(PRECISIONS), default=SearchSettings.precision,
-              show_default=True, help=PRECISION_HELP)
+@precision_option
 @click.option("--select", type=click.Choice(SELECTS), default=None, help=SELECT_HELP)
-@click.option("--compile", is_flag=True, help="torch.compile the supernet's training steps (fewer kernel "
-              "launches on a GPU; single-path strategies then run the full mixture).")
+@compile_option
 @resume_option("search", legacy_dir=True)
 @logger_option
 @click.option("--rerun", type=click.Path(file_okay=False, exists=True, path_type=Path), metavar="RUN_DIR",

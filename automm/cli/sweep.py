@@ -30,13 +30,14 @@ from automm.cli._types import (
 from automm.errors import AutommError
 from automm.extras import require_ray
 from automm.interrupts import handled, resumable
-from automm.train.settings import RetrainSettings
+from automm.sweep.devices import check_gpus_per_trial
+from automm.train.settings import RetrainSettings, SearchSettings
 
 if TYPE_CHECKING:
     from automm.sweep.runner import Sweep
 
 SHARED = ("strategy", "space_name", "data", "epochs", "batch_size", "device", "entropy_tol", "patience",
-          "balance", "select", "no_verify", "loggers")
+          "balance", "select", "no_verify", "loggers", "precision", "compile")
 """Parameters of ``automm search`` that a sweep takes as they are."""
 
 
@@ -61,7 +62,9 @@ SHARED = ("strategy", "space_name", "data", "epochs", "batch_size", "device", "e
 @click.option("--cpus-per-trial", type=click.IntRange(1), default=1, show_default=True,
               help="CPU cores (torch threads) of each point.")
 @click.option("--gpus-per-trial", type=NON_NEGATIVE, default=0.0, show_default=True,
-              help="GPUs of each Ray trial; fractions pack several points onto one GPU (ray only).")
+              help="GPUs of each point (a Ray trial, or a local worker: the workers spread over the "
+                   "visible GPUs); fractions pack several points onto one GPU; 0: local workers see "
+                   "every GPU and use --device.")
 @click.option("--ray-address", metavar="auto|HOST:PORT",
               help="Join this Ray cluster (default: start a local Ray instance); --data and --out must "
                    "then be on a filesystem every node sees.")
@@ -80,8 +83,7 @@ def command(grids: tuple[str, ...], seeds: str, out: Path | None, resume: bool, 
     when any failed. The same command with --resume skips the finished points, continues the
     interrupted ones and runs those of values added to an axis."""
     settings = {k: extra.pop(k) for k in SHARED}
-    if gpus_per_trial and executor != "ray":
-        raise AutommError("--gpus-per-trial applies to --executor ray (local points use --device)")
+    check_gpus_per_trial(gpus_per_trial)
     if ray_address and executor != "ray":
         raise AutommError("--ray-address applies to --executor ray")
     if executor == "ray":
@@ -135,13 +137,36 @@ def _run(sweep: Sweep, executor: str, workers: int | None, cpus_per_trial: int, 
                       gpus=gpus_per_trial, workers=workers)
     else:
         count = workers or max(1, available_cores() // cpus_per_trial)
+        devices = _local_devices(gpus_per_trial, count)
+        count = len(devices) or count
+        gpus = f", {gpus_per_trial:g} GPU(s) each" if devices else ""
         click.echo(f"sweep of {total} points -> {out} ({count} worker process(es), {cpus_per_trial} "
-                   "torch thread(s) each)")
-        run = partial(executors.run_local, workers=count)
+                   f"torch thread(s){gpus} each)")
+        run = partial(executors.run_local, workers=count, devices=devices)
     with resumable(_stop_hint):
         rows, skipped = run_sweep(sweep, run, threads=cpus_per_trial, progress=show_progress(progress),
                                   echo=echo_line)
     return rows, skipped, _finish(out, rows, skipped)
+
+
+def _local_devices(per_trial: float, workers: int) -> list[str]:
+    """The CUDA_VISIBLE_DEVICES of each local worker (at most ``workers``, as many as the visible
+    GPUs hold at ``per_trial`` each); none when ``per_trial`` is 0."""
+    if not per_trial:
+        return []
+    import os
+
+    import torch
+
+    from automm.sweep.devices import visible_devices, worker_devices, workers_fitting
+
+    visible = torch.cuda.device_count()
+    if not visible:
+        raise AutommError(f"--gpus-per-trial {per_trial:g}: no CUDA GPU is visible on this machine "
+                          "(use 0, or --executor ray on a cluster with GPUs)")
+    parent = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return [visible_devices(worker_devices(visible, per_trial, w), parent)
+            for w in range(min(workers, workers_fitting(visible, per_trial)))]
 
 
 def _stop_hint() -> str:
@@ -176,8 +201,11 @@ def _plan(settings: dict[str, Any], grids: tuple[str, ...], seeds: str, out: Pat
     data = str(resolve_data(settings["data"]).absolute())
     search = {k: settings[k] for k in ("epochs", "batch_size", "entropy_tol", "patience", "device",
                                        "balance", "select") if settings[k] is not None}
+    arithmetic = {k: settings[k] for k in ("precision", "compile")  # only when not the default:
+                  if settings[k] != getattr(SearchSettings, k)}  # sweeps from before still resume
+    search.update(arithmetic)
     evaluate = {"epochs": evaluate_epochs, "batch_size": evaluate_batch_size, "device": settings["device"],
-                "balance": settings["balance"]}
+                "balance": settings["balance"], **arithmetic}
     return Sweep(out, data, strategy, space, tuple(axes), options, config, search, evaluate,
                  not settings["no_verify"], tuple(settings["loggers"]))
 

@@ -32,8 +32,17 @@ POLL = 0.2
 """Seconds between looks at a stop request while points run."""
 
 
+def _start_worker(parent: int, stop: Any, gpus: Any, devices: Sequence[str]) -> None:
+    """Worker initialiser: take the next worker's GPUs (``devices[i]`` for the i-th worker, as
+    CUDA_VISIBLE_DEVICES, before torch starts CUDA; none given: the GPUs are left as they are)
+    and watch the parent."""
+    if devices:
+        os.environ["CUDA_VISIBLE_DEVICES"] = devices[gpus.get()]
+    _watch_parent(parent, stop)
+
+
 def _watch_parent(parent: int, stop: Any) -> None:
-    """Worker initialiser: exit when the sweep process is gone (killed), so no orphan keeps a
+    """Exit when the sweep process is gone (killed), so no orphan keeps a
     point's lock or burns its cores (on Linux at once, through the parent-death signal); treat
     SIGINT and SIGTERM, and the sweep's ``stop`` event, as stop requests."""
     if sys.platform == "linux":
@@ -53,12 +62,19 @@ def _watch_parent(parent: int, stop: Any) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def run_local(specs: Sequence[PointSpec], on_row: OnRow, *, workers: int) -> None:
-    """Run ``specs`` on (at most) ``workers`` spawned processes."""
+def run_local(specs: Sequence[PointSpec], on_row: OnRow, *, workers: int,
+              devices: Sequence[str] = ()) -> None:
+    """Run ``specs`` on (at most) ``workers`` spawned processes, each running many points (torch
+    imported and the cache opened once); ``devices``: the CUDA_VISIBLE_DEVICES of each worker
+    (:mod:`automm.sweep.devices`), empty: every worker sees what this process sees."""
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
-    pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(specs))), mp_context=context,
-                               initializer=_watch_parent, initargs=(os.getpid(), stop))
+    count = max(1, min(workers, len(specs)))
+    gpus = context.SimpleQueue()
+    for index in range(count if devices else 0):
+        gpus.put(index)
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_start_worker,
+                               initargs=(os.getpid(), stop, gpus, tuple(devices)))
     try:
         futures: dict[Future[dict[str, Any]], PointSpec] = {pool.submit(run_point, s): s for s in specs}
         pending = set(futures)

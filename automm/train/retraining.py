@@ -142,6 +142,7 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
     optimizer = adam(network.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings.epochs,
                                                            eta_min=settings.min_lr)
+    forward = torch.compile(network) if settings.compile else network
     generator = torch.Generator().manual_seed(settings.seed)
     epoch, history, best, best_state, clock, started = 0, [], None, None, Stopwatch(), now()
     if resume:
@@ -192,7 +193,7 @@ def _retrain(arch: Architecture, cache: FeatureCache, settings: RetrainSettings,
         with run_bar.epoch(epoch, len(batches)) as bar:
             for positions in batches:
                 taps, labels = train.get(positions)
-                loss, logits = weight_update(network, optimizer, taps, labels, None, train.loss,
+                loss, logits = weight_update(forward, optimizer, taps, labels, None, train.loss,
                                              precision=settings.precision)
                 loss_sum += loss.detach() * len(positions)
                 correct += (logits.detach().argmax(dim=1) == labels).sum()
@@ -278,14 +279,14 @@ def test_intervals(test: Predictions, bootstrap: Bootstrap) -> dict[str, Any]:
 
 def _difference(checkpoint: Mapping[str, Any], setup: Mapping[str, Any]) -> str | None:
     """What differs between a checkpoint's setup and a resumed evaluation's (e.g. ``"the
-    checkpoint's setting epochs is 10, now 20"``), or None; neither the device nor the settings of
-    the scoring after training count."""
+    checkpoint's setting epochs is 10, now 20"``), or None; neither the device, torch.compile
+    nor the settings of the scoring after training count."""
     if (checkpoint["arch"]["choices"], checkpoint["arch"]["space"]) != (setup["arch"]["choices"],
                                                                           setup["arch"]["space"]):
         return "the checkpoint is of another architecture"
     if checkpoint["data"]["fingerprint"] != setup["data"]["fingerprint"]:
         return "the checkpoint is of another feature cache (fingerprint differs)"
-    skip = ("device", *SCORING_SETTINGS)
+    skip = ("device", "compile", *SCORING_SETTINGS)
     old, new = checkpoint["settings"], setup["settings"]
     for key in sorted((old.keys() | new.keys()) - set(skip)):
         if old.get(key) != new.get(key):

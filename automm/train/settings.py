@@ -91,6 +91,8 @@ class RetrainSettings:
     device: str = "auto"
     balance: str = "class-weight"
     precision: str = "fp32"
+    compile: bool = False
+    """``torch.compile`` the network's training forward (as :attr:`SearchSettings.compile`)."""
     target_fpr: float = 0.05
     """The false-positive rate of the ``target-fpr`` decision threshold (:mod:`automm.train.thresholds`)."""
     bootstrap: int = RESAMPLES

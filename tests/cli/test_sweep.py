@@ -23,6 +23,7 @@ from automm.cli import cli
 from automm.errors import AutommError
 from automm.locking import _alive
 from automm.schema import problem
+from automm.sweep.devices import visible_devices, worker_devices, workers_fitting
 from automm.sweep.executors import run_local
 from automm.sweep.grid import parse_axis, point_key, points, seed_axis
 from automm.sweep.point import PointSpec
@@ -252,3 +253,37 @@ def test_report_of_a_sweep_writes_its_page(local_sweep):
     assert '<a href="points/temperature=5_samples=10_seed=0">temperature=5_samples=10_seed=0</a>' in points
     test_aucs = [r["test_auc"] for r in rows(local_sweep)]
     assert all(f'data-sort="{auc!r}"' in points for auc in test_aucs)
+
+
+def test_local_workers_spread_over_the_gpus_as_ray_trials_would():
+    assert [worker_devices(2, 0.5, w) for w in range(4)] == [(0,), (1,), (0,), (1,)]
+    assert [worker_devices(4, 2, w) for w in range(2)] == [(0, 1), (2, 3)]
+    assert worker_devices(1, 0.1, 9) == (0,) and worker_devices(3, 0, 0) == ()
+    assert (workers_fitting(2, 0.25), workers_fitting(3, 1), workers_fitting(5, 2)) == (8, 3, 2)
+    assert visible_devices((1, 2), "4,GPU-x, 6") == "GPU-x,6" and visible_devices((1,), None) == "1"
+    with pytest.raises(AutommError, match="does not fit"):
+        worker_devices(2, 0.5, 4)
+    with pytest.raises(AutommError, match="a fraction up to 1 or a whole number"):
+        workers_fitting(2, 1.5)
+
+
+def test_gpus_per_trial_on_a_machine_without_gpus_is_one_line(monkeypatch, cache_dir, tiny_args, tmp_path):
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    args = sweep_args(cache_dir, tmp_path / "s", tiny_args, "--gpus-per-trial", "1")
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "--gpus-per-trial 1: no CUDA GPU is visible" in result.output
+
+
+def test_precision_is_a_setting_of_the_sweep_and_of_each_point(cache_dir, tiny_args, tmp_path):
+    out = tmp_path / "bf16"
+    args = ["sweep", "--data", str(cache_dir), "--out", str(out), "--grid", "temperature=5", "--epochs", "1",
+            "--evaluate-epochs", "1", "--no-progress", "--workers", "1", "--precision", "bf16", *tiny_args]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "sweep.json").read_text())
+    assert record["search"]["precision"] == record["evaluate"]["precision"] == "bf16"
+    assert "compile" not in record["search"]  # the default is not recorded: older sweeps resume
+    point = out / "points" / "temperature=5_seed=0"
+    assert json.loads((point / "arch.json").read_text())["provenance"]["settings"]["precision"] == "bf16"
+    assert json.loads((point / "eval" / "metrics.json").read_text())["provenance"]["precision"] == "bf16"
