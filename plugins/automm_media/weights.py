@@ -32,8 +32,6 @@ from automm.fileio import atomic_path, not_regular, quiet_loader
 STAGE_WIDTHS = (64, 128, 256, 512)
 NESTED = ("state_dict", "model", "model_state_dict", "net")
 """Keys under which checkpoints commonly hold their state dict."""
-WRAPPERS = ("module.", "model.", "backbone.", "net.")
-"""Prefixes of wrapped or composite models; the trunk is the part that holds ``conv1.weight``."""
 SHOWN = 3
 """Mismatched keys named in an error, per kind."""
 
@@ -43,7 +41,8 @@ State = dict[str, torch.Tensor]
 def load_state_dict_file(path: str | os.PathLike[str]) -> State:
     """The tensors of a ``.safetensors`` file or a torch file loaded with ``weights_only=True``:
     a checkpoint's state dict (under ``state_dict``, ``model``, ...), the trunk of a wrapped
-    model (keys below ``module.``, ``backbone.``, ...); other entries are left out."""
+    model (keys below ``module.``, ``backbone.``, ...: :func:`_trunk`); other entries are left
+    out."""
     p = Path(path)
     problem = not_regular(p)
     if problem:
@@ -70,13 +69,13 @@ def load_state_dict_file(path: str | os.PathLike[str]) -> State:
 
 
 def _trunk(state: State) -> State:
-    """The entries below the wrapper prefixes that lead to ``conv1.weight`` (all when none do)."""
-    while "conv1.weight" not in state:
-        prefix = next((w for w in WRAPPERS if f"{w}conv1.weight" in state), None)
-        if prefix is None:
-            return state
-        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    return state
+    """The entries below the shortest prefix (``module.``, ``backbone.``, ``resnet.``, ...) that
+    holds both ``conv1.weight`` and ``layer1.0.conv1.weight``; all of them when none does."""
+    anchor = "layer1.0.conv1.weight"
+    prefixes = [k[:-len(anchor)] for k in state if k.endswith(anchor)]
+    prefix = min((p for p in prefixes if f"{p}conv1.weight" in state and (not p or p.endswith("."))),
+                 key=len, default="")
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
 
 @functools.lru_cache(maxsize=4)

@@ -87,10 +87,11 @@ def test_the_wrong_layout_or_a_narrower_speaker_resnet_is_one_error_naming_keys(
     wrong = r"layout torchvision: unexpected classifier\.weight, classifier\.bias"
     with pytest.raises(DataError, match=wrong):
         convert(tmp_path / "autospeech.pt", tmp_path / "out.safetensors", layout="torchvision")
-    # WeSpeaker / voxceleb_trainer style: ResNet-34 blocks at half the widths, a pooling head
-    narrow = {k: torch.zeros([d // 2 if d in (64, 128, 256, 512) else d for d in shape])
+    # WeSpeaker ResNet34 as pyannote wraps it: ResNet-34 blocks at half the widths, an embedding head
+    narrow = {f"resnet.{k}": torch.zeros([d // 2 if d in (64, 128, 256, 512) else d for d in shape])
               for k, shape in trunk_shapes(1).items()}
-    save_file({**narrow, "seg_1.weight": torch.zeros(256, 5120)}, str(tmp_path / "wespeaker.safetensors"))
+    narrow["resnet.seg_1.weight"] = torch.zeros(256, 5120)
+    save_file(narrow, str(tmp_path / "wespeaker.safetensors"))
     with pytest.raises(DataError) as info:
         convert(tmp_path / "wespeaker.safetensors", tmp_path / "out.safetensors")
     message = str(info.value)
