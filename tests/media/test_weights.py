@@ -33,7 +33,7 @@ def _randomise_norms(net: nn.Module) -> nn.Module:
 
 
 def _stages(net: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
-    return ResNet34Taps.stages(SimpleNamespace(net=net), x)  # type: ignore[arg-type]
+    return ResNet34Taps.stages(SimpleNamespace(net=net, blocked=False), x)  # type: ignore[arg-type]
 
 
 def autospeech_resnet34() -> nn.Module:
