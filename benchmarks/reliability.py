@@ -29,7 +29,7 @@ that must stay at zero: ``traceback``, ``hang``, ``wrong`` (exit 0 on a bad inpu
 that fails the case's check), ``unclean`` (a failure without exactly one error line) and
 ``lost`` (a killed or concurrent run whose result differs or left files behind).
 
-Usage: ``python benchmarks/reliability.py [--only CLASS] [--limit N] [--verbose]`` (about ten
+Usage: ``python benchmarks/reliability.py [--only CLASS] [--limit N] [--verbose]`` (about five
 minutes on 2 CPU cores).
 """
 
