@@ -5,6 +5,7 @@ what torch and numpy accept), and the options several verbs share: one spelling 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,53 @@ class OutDir(click.Path):
 
 
 OUT_DIR = OutDir()
+
+
+class RegistryChoice(click.Choice):
+    """The names registered in one registry (``kind``: a key of :data:`automm.plugins.REGISTRIES`)
+    as a choice: ``--help`` and shell completion list them, plugins' included. The registry is
+    read on first use (help, completion or a value), so ``automm --help`` loads no plugin. A
+    value converts to the registered name (any case); an unknown one is the registry's one-line
+    error (did you mean, the known names); ``check`` (e.g. that a logger's plugin is loaded)
+    runs first."""
+
+    def __init__(self, kind: str, check: Callable[[str], None] | None = None) -> None:
+        self.kind, self.check, self.case_sensitive = kind, check, False
+
+    @property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        from automm.plugins import REGISTRIES
+
+        return tuple(REGISTRIES[self.kind].list())
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from automm.plugins import REGISTRIES
+
+        if self.check is not None:
+            self.check(value)
+        return REGISTRIES[self.kind].entry(value).name
+
+
+class RegistryNames(RegistryChoice):
+    """Comma-separated names of one registry (``--ops sum,attention``): each converts as in
+    :class:`RegistryChoice`; the value stays one comma-joined string; completion completes the
+    last name."""
+
+    name = "names"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "A,B,..."
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        names = [v.strip() for v in str(value).split(",") if v.strip()]
+        return ",".join(super(RegistryNames, self).convert(v, param, ctx) for v in names)
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        done, _, last = incomplete.rpartition(",")
+        prefix = f"{done}," if done else ""
+        return [CompletionItem(prefix + c) for c in self.choices if c.startswith(last.lower())]
 SEED = click.IntRange(0, 2**63 - 1)
 """Seeds torch, numpy (modulo 2**32) and Python all accept."""
 
@@ -62,11 +110,10 @@ no_verify_option = click.option(
          "infinity check) on open; the manifest and file shapes are still checked.")
 
 
-def _check_loggers(ctx: click.Context, param: click.Parameter, names: tuple[str, ...]) -> tuple[str, ...]:
+def _check_logger(name: str) -> None:
     from automm.loggers import check_logger_names
 
-    check_logger_names(names)
-    return names
+    check_logger_names((name,))
 
 
 precision_option = click.option("--precision", type=click.Choice(PRECISIONS), default="fp32",
@@ -78,7 +125,7 @@ compile_option = click.option(
 
 
 logger_option = click.option(
-    "--logger", "loggers", multiple=True, metavar="NAME", callback=_check_loggers,
+    "--logger", "loggers", multiple=True, type=RegistryChoice("loggers", _check_logger),
     help="Follow the run live in this tracker (repeatable): `tensorboard` (extra automm[tensorboard]) "
          "writes event files into tensorboard/ of the run; plugins add others (automm plugins).")
 

@@ -8,6 +8,7 @@ import click
 
 from automm import plugins
 from automm.cli._space_options import parse_space_options
+from automm.cli._types import RegistryChoice
 from automm.ir import load_architecture
 from automm.render import FORMATS, STDOUT, architecture_file, architecture_graph, space_graph, write_graph
 
@@ -21,7 +22,7 @@ from automm.render import FORMATS, STDOUT, architecture_file, architecture_graph
               help="Output format (default: from the suffix of --out; svg).")
 @click.option("--omit-unused", is_flag=True,
               help="Leave out unused nodes (e.g. taps no cell picks) instead of fading them.")
-@click.option("--space", "space_name", metavar="NAME",
+@click.option("--space", "space_name", type=RegistryChoice("spaces"),
               help="Draw the whole search space NAME (every candidate edge) instead of an arch.json; "
                    "its config fields are options, e.g. --cells 3 --ops sum,attention.")
 def command(args: tuple[str, ...], out: Path | None, fmt: str | None, omit_unused: bool,

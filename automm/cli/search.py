@@ -35,6 +35,8 @@ from automm.cli._space_options import space_options
 from automm.cli._types import (
     NON_NEGATIVE,
     SEED,
+    RegistryChoice,
+    RegistryNames,
     compile_option,
     json_option,
     logger_option,
@@ -71,34 +73,54 @@ FITTED = ("tap_channels", "num_classes")
 def _component_options(taken: set[str]) -> list[click.Option]:
     """One option per distinct space config field and strategy option name over the registries
     (flags already ``taken`` are skipped; config fields filled from the cache are not options)."""
-    out: list[click.Option] = []
-    spaces: dict[str, tuple[str, Any, list[str]]] = {}
+    return [*_space_options(taken), *_strategy_options(taken)]
+
+
+def _space_options(taken: set[str]) -> list[click.Option]:
+    """The space config fields as options: what the field means (the first space describing it),
+    each space's default, and for a field of registered names (``--ops``) those names."""
+    fields: dict[str, tuple[str, Any, str, str | None, list[str]]] = {}
     for entry in plugins.spaces.entries():
+        config_type = entry.obj.config_type
         defaults = entry.obj.default_config().to_dict()
-        for flag, (field, hint) in space_options(entry.obj.config_type).items():
+        for flag, (field, hint) in space_options(config_type).items():
             if field not in FITTED:
-                owner = f"{entry.name}: default {_show(defaults[field])}"
-                spaces.setdefault(flag, (field, hint, []))[2].append(owner)
-    for flag, (field, hint, owners) in spaces.items():
+                about = config_type.descriptions.get(field, f"Space config {field}")
+                row = fields.setdefault(flag, (field, hint, about, config_type.registries.get(field), []))
+                row[4].append(f"{entry.name}: default {_show(defaults[field])}")
+    out = []
+    for flag, (field, hint, about, registry, owners) in fields.items():
         if flag in taken:
             continue
         taken.add(flag)
         is_tuple = typing.get_origin(hint) is tuple
+        kind: Any = RegistryNames(registry) if registry else str if is_tuple else option_type(hint)
+        names = f"; comma-separated, of {', '.join(kind.choices)}" if registry else ""
         out.append(click.Option(
-            [flag, SPACE_PREFIX + field], type=str if is_tuple else option_type(hint), default=None,
-            metavar="A,B,..." if is_tuple else None,
-            help=f"Space config {field} ({'; '.join(owners)})."))
-    strategies: dict[str, tuple[Any, dict[str, Any]]] = {}
+            [flag, SPACE_PREFIX + field], type=kind, default=None, metavar="A,B,..." if is_tuple else None,
+            help=f"{about[0].upper()}{about[1:]} ({'; '.join(owners)}{names})."))
+    return out
+
+
+def _strategy_options(taken: set[str]) -> list[click.Option]:
+    """The strategies' options, each once: its help, which strategies have it with their defaults;
+    a choice when every strategy having it lists its values."""
+    strategies: dict[str, tuple[Any, dict[str, Any], list[tuple[str, ...]]]] = {}
     for entry in plugins.strategies.entries():
         for option in getattr(entry.obj, "options", ()):
-            strategies.setdefault(option.name, (option, {}))[1][entry.name] = option.default
-    for name, (option, owners) in strategies.items():
+            row = strategies.setdefault(option.name, (option, {}, []))
+            row[1][entry.name] = option.default
+            row[2].append(tuple(getattr(option, "choices", ())))
+    out = []
+    for name, (option, owners, choices) in strategies.items():
         flag = "--" + name.replace("_", "-")
         if flag in taken:
             continue
         taken.add(flag)
+        values = list(dict.fromkeys(v for c in choices for v in c)) if all(choices) else None
         out.append(click.Option(
-            [flag, STRATEGY_PREFIX + name], type=option_type(option.type), default=None,
+            [flag, STRATEGY_PREFIX + name], default=None,
+            type=click.Choice(values, case_sensitive=False) if values else option_type(option.type),
             help=f"{option.help} ({_defaults(owners)})."))
     return out
 
@@ -195,8 +217,10 @@ def _print_result(result: SearchResult) -> None:
 
 
 @click.command("search", cls=SearchCommand)
-@click.option("--strategy", default="stgs", show_default=True, help="Search strategy (see automm plugins).")
-@click.option("--space", "space_name", default="bimodal-deepfake", show_default=True, help="Search space.")
+@click.option("--strategy", type=RegistryChoice("strategies"), default="stgs", show_default=True,
+              help="Search strategy (automm plugins).")
+@click.option("--space", "space_name", type=RegistryChoice("spaces"), default="bimodal-deepfake",
+              show_default=True, help="Search space (automm plugins).")
 @click.option("--data", help="Feature cache directory, or what the space accepts (e.g. a video dataset "
                              "directory); omitted: the space's default data (e.g. the demo corpus).")
 @out_option("Run directory (default: runs/STRATEGY-TIMESTAMP).")
@@ -295,6 +319,8 @@ def _start(strategy: str, space_name: str, data: str | None, out: Path, seed: in
                            settings=settings, data=data, verify=verify)
     for line in new.notes:
         click.echo(f"automm: note: {line}", err=True)
+    for line in new.warnings:
+        click.echo(f"automm: warning: {line}", err=True)
     click.echo(f"searching {space_name} with {strategy} on {new.cache.path} -> {out} "
                f"(device {resolve_device(device)})")
     note = describe_source(new.cache.manifest.get("source", {})).weights

@@ -46,6 +46,11 @@ class SpaceConfig:
     """
 
     limits: ClassVar[Mapping[str, tuple[float, float]]] = {}
+    descriptions: ClassVar[Mapping[str, str]] = {}
+    """What a field means, for the help of its command-line option (``--C``: the channels C ...)."""
+    registries: ClassVar[Mapping[str, str]] = {}
+    """A tuple field whose items are names of a registry (``ops``: ``fusion_ops``, a key of
+    :data:`automm.plugins.REGISTRIES`): its option's help and shell completion list them."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""

@@ -45,6 +45,11 @@ class NewSearch:
         """The cache's notes, then the strategy's for these settings."""
         return [*self.cache.notes, *self.strategy.notes(self.settings.batch_size)]
 
+    @property
+    def warnings(self) -> list[str]:
+        """What keeps this search from learning (:func:`cannot_learn`)."""
+        return cannot_learn(self.space)
+
     def run(self, *, progress: bool | None = None, on_epoch: EpochCallback | None = None,
             loggers: Loggers | None = None) -> SearchResult:
         """Run the search (:func:`automm.train.bilevel.search`)."""
@@ -52,6 +57,18 @@ class NewSearch:
 
         return search(self.space, self.strategy, self.cache, self.settings, self.run_dir,
                       progress=progress, on_epoch=on_epoch, loggers=loggers)
+
+
+def cannot_learn(space: SearchSpace) -> list[str]:
+    """A sentence when every op a step can choose is constant (a fusion op registered with
+    ``constant=True``, e.g. ``zero``): every architecture then ignores the data, and the search
+    cannot learn; else nothing."""
+    ops = sorted({op for choice in space.choices.values() if choice.kind == "op" for op in choice.candidates})
+    if not ops or not all(getattr(plugins.fusion_ops.get(op), "constant", False) is True for op in ops):
+        return []
+    return [f"every fusion op of the pool ({', '.join(ops)}) outputs a constant, so no architecture of "
+            "this space reads the data: the search cannot learn and its result is arbitrary; add an op "
+            f"that reads its inputs (e.g. --ops {','.join(ops)},sum)"]
 
 
 def open_run(run_dir: Path, *, space: str, config: Mapping[str, Any], device: str, data: str | None,

@@ -18,6 +18,8 @@ class StrategyOption:
     type: type
     default: Any
     help: str
+    choices: tuple[str, ...] = ()
+    """The values a ``str`` option takes (``--help`` and shell completion list them); empty: any."""
 
 
 ARCH_OPTIMIZERS = ("adam", "adamw")
@@ -32,7 +34,7 @@ def arch_options(optimizer: str = "adam", lr: float = 3e-3, weight_decay: float 
     return (
         StrategyOption("arch_optimizer", str, optimizer,
                        "optimiser of the architecture logits: adam (weight decay as an L2 term of the "
-                       "gradient) or adamw (decoupled weight decay)"),
+                       "gradient) or adamw (decoupled weight decay)", ARCH_OPTIMIZERS),
         StrategyOption("arch_lr", float, lr, "learning rate of the architecture logits (> 0)"),
         StrategyOption("arch_weight_decay", float, weight_decay,
                        "weight decay of the architecture logits (>= 0)"),

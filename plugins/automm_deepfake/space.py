@@ -36,6 +36,17 @@ class BimodalDeepfakeConfig(SpaceConfig):
         "image_taps": (0, 4), "audio_taps": (0, 4), "num_classes": (2, 1000),
         "tap_channels": (1, 65536)}
     """Bounds of every numeric field (:class:`automm.ir.SpaceConfig`)."""
+    descriptions: ClassVar[Mapping[str, str]] = {
+        "C": "channels C: every tap is reduced to C channels (and the cells work at C)",
+        "L": "positions L: every tap is pooled to L positions along time",
+        "cells": "cells N, in sequence, each picking two inputs among the taps and earlier cells",
+        "steps": "step nodes per cell, each picking two inputs and one fusion op",
+        "ops": "the fusion ops a step chooses from",
+        "image_taps": "image backbone stages tapped (image/1..N)",
+        "audio_taps": "audio backbone stages tapped (audio/1..N)",
+        "num_classes": "classes of the head"}
+    """Option help of the fields (``automm search --help``)."""
+    registries: ClassVar[Mapping[str, str]] = {"ops": "fusion_ops"}
 
     def __post_init__(self) -> None:
         for name in ("C", "L", "cells", "steps", "num_classes"):

@@ -18,6 +18,6 @@ __getattr__, __dir__ = lazy_exports(__name__, {cls: ".ops" for cls in OPS.values
 
 @automm.hookimpl
 def automm_register_fusion_ops(register) -> None:
-    """Register the five ops of Table 1."""
+    """Register the five ops of Table 1 (``zero`` is ``constant``: its output ignores its inputs)."""
     for name, cls in OPS.items():
-        register(name, LazyComponent(f"automm_fusion.ops:{cls}"))
+        register(name, LazyComponent(f"automm_fusion.ops:{cls}", constant=name == "zero"))

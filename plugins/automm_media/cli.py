@@ -6,9 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from automm import plugins
 from automm.cli._run_output import echo_json, same_command
-from automm.cli._types import NON_NEGATIVE, json_option, out_option, progress_flag, threads_option
+from automm.cli._types import (
+    NON_NEGATIVE,
+    RegistryChoice,
+    json_option,
+    out_option,
+    progress_flag,
+    threads_option,
+)
 from automm.interrupts import handled, resumable
 
 if TYPE_CHECKING:
@@ -40,12 +46,6 @@ def _workers(ctx: click.Context, param: click.Parameter, value: str) -> int | st
     if count < 1:
         raise click.BadParameter(f"{value!r}: expected a number >= 1 or auto")
     return count
-
-
-def _dataset(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None:
-        plugins.datasets.get(value)  # unknown names: one error listing the known ones
-    return value
 
 
 def backbone_note(source: dict[str, Any]) -> str:
@@ -102,7 +102,8 @@ def summary(result: ExtractResult) -> str:
 @click.command("extract")
 @click.argument("dataset_dirs", nargs=-1, type=click.Path(file_okay=False))
 @out_option("Feature-cache directory to write (resumes a partial one).", required=True)
-@click.option("--dataset", callback=_dataset, help="Dataset layout (default: detected per directory).")
+@click.option("--dataset", type=RegistryChoice("datasets"),
+              help="Dataset layout (default: detected per directory).")
 @click.option("--protocol", type=click.Choice(["single", "mixed", "cross"]),
               help="Check the directories fit: single (one), mixed (several pooled, Table 2), cross "
                    "(--train-dataset A --test-dataset B, Table 4). Default: inferred.")

@@ -11,7 +11,15 @@ import click
 
 from automm.cli._run_output import echo_line, metric
 from automm.cli._space_options import parse_space_options
-from automm.cli._types import NON_NEGATIVE, POSITIVE, SEED, no_verify_option, out_option, progress_option
+from automm.cli._types import (
+    NON_NEGATIVE,
+    POSITIVE,
+    SEED,
+    RegistryChoice,
+    no_verify_option,
+    out_option,
+    progress_option,
+)
 from automm_nni import STRATEGIES
 
 
@@ -59,7 +67,8 @@ def export(target: str, args: tuple[str, ...], out: Path | None) -> None:
 @click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="[SPACE OPTIONS]")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="darts", show_default=True,
               help="NNI's one-shot strategy: DARTS (first order), GumbelDARTS, RandomOneShot or ENAS.")
-@click.option("--space", "space_name", default="bimodal-deepfake", show_default=True,
+@click.option("--space", "space_name", type=RegistryChoice("spaces"), default="bimodal-deepfake",
+              show_default=True,
               help="Search space; its config fields are options (--cells 2 --ops sum,attention).")
 @click.option("--data", help="Feature cache directory, or what the space accepts (as automm search).")
 @out_option("Run directory.", required=True)

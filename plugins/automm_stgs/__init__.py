@@ -70,7 +70,8 @@ OPTIONS = (
     StrategyOption("samples", int, 15, "sampling times M: Gumbel samples per choice and step"),
     StrategyOption("ensemble", str, "split",
                    "how the M samples combine: split (the batch split over M one-hot architectures), "
-                   "max-soft (one-hot of the max soft sample), max-hard (multi-hot mask) or mean"),
+                   "max-soft (one-hot of the max soft sample), max-hard (multi-hot mask) or mean; max: "
+                   "the earlier name of max-hard", (*ENSEMBLES, *ALIASES)),
     *arch_options("adamw", lr=0.03, weight_decay=1e-3),
 )
 """The options of ``automm search --strategy stgs`` (known without importing torch)."""

@@ -94,3 +94,49 @@ def test_sweep_resume_needs_a_sweep(cache_dir, tmp_path) -> None:
     lines = _stderr_lines("sweep", "--data", cache_dir, "-o", tmp_path / "s", "--grid", "temperature=5",
                           "--resume")
     assert lines == [f"automm: error: {tmp_path / 's'}: holds no sweep to resume; drop --resume to start one"]
+
+
+@pytest.mark.parametrize(("ops", "warned"), [("zero", True), ("zero,sum", False)])
+def test_a_search_that_cannot_learn_is_warned_about(cache_dir, tmp_path, ops: str, warned: bool) -> None:
+    result = CliRunner().invoke(cli, ["search", "--data", str(cache_dir), "-o", str(tmp_path / "r"),
+                                      "--epochs", "1", "--C", "8", "--L", "2", "--cells", "1", "--steps",
+                                      "1", "--ops", ops, "--no-progress"])
+    assert result.exit_code == 0, result.output
+    warning = "automm: warning: every fusion op of the pool (zero) outputs a constant"
+    assert (warning in result.stderr) is warned
+
+
+def test_registry_choices_list_plugins_and_complete() -> None:
+    from click.shell_completion import ShellComplete
+
+    from automm import plugins
+
+    commands = dict(_commands())
+    strategy = _option(commands["search"], "strategy")
+    assert strategy is not None and strategy.type.choices == tuple(plugins.strategies.list())
+    complete = ShellComplete(cli, {}, "automm", "_AUTOMM_COMPLETE")
+    assert [c.value for c in complete.get_completions(["search", "--ops"], "sum,li")] == ["sum,linear-glu"]
+    assert [c.value for c in complete.get_completions(["search", "--ensemble"], "max-")] == [
+        "max-soft", "max-hard"]
+    assert "random" in [c.value for c in complete.get_completions(["sweep", "--strategy"], "")]
+
+
+@pytest.mark.parametrize(("args", "name", "value"), [(("--strategy", "STGS"), "strategy", "stgs"),
+                                                      (("--ops", "SUM, zero"), "space__ops", "sum,zero"),
+                                                      (("--ensemble", "Max-Soft"), "strategy__ensemble",
+                                                       "max-soft")])
+def test_registry_names_convert_to_the_registered_spelling(args: tuple[str, ...], name: str,
+                                                           value: str) -> None:
+    assert dict(_commands())["search"].make_context("search", list(args)).params[name] == value
+
+
+def test_an_unknown_registry_name_is_one_line() -> None:
+    lines = _stderr_lines("search", "--ops", "sum,sums")
+    assert lines == ["automm: error: unknown fusion op 'sums' (did you mean 'sum'?); known: attention, "
+                     "concat-fc, linear-glu, sum, zero"]
+
+
+def test_space_options_say_what_they_mean() -> None:
+    help_text = CliRunner().invoke(cli, ["search", "--help"], terminal_width=200).output
+    assert "--C INTEGER" in help_text and "Channels C: every tap is reduced to C channels" in help_text
+    assert "Positions L: every tap is pooled to L positions" in help_text
