@@ -91,7 +91,7 @@ def search(args: tuple[str, ...], strategy: str, space_name: str, data: str | No
     from automm import plugins
     from automm.cli.search import _print_result
     from automm.locking import owned
-    from automm.run.search import open_run
+    from automm.run.search import cannot_learn, open_run
     from automm_nni.search import NniSettings, nni_search
 
     definition = plugins.spaces.get(space_name)
@@ -104,6 +104,8 @@ def search(args: tuple[str, ...], strategy: str, space_name: str, data: str | No
     with owned(out):
         space, cache = open_run(out, space=space_name, config=values, device=device, data=data,
                                 verify=not no_verify, resumable=False)
+        for line in cannot_learn(space):
+            click.echo(f"automm: warning: {line}", err=True)
         click.echo(f"searching {space_name} with NNI {strategy} on {cache.path} -> {out}")
         click.echo(f"settings: {json.dumps(dataclasses.asdict(settings))}")
         result = nni_search(space, strategy, cache, settings, out, progress=progress,

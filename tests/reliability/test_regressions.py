@@ -198,7 +198,7 @@ def test_inconsistent_checkpoints_are_refused_before_loading(copy, change, fragm
 def test_inconsistent_search_checkpoints(copy, change, fragment):
     run = copy("run")
     rewrite_checkpoint(run / "checkpoint.pt", change)
-    assert_clean(["search", "--resume", run], "checkpoint.pt", fragment)
+    assert_clean(["search", "--out", run, "--resume"], "checkpoint.pt", fragment)
 
 
 def test_unsafe_checkpoint_message_never_suggests_unpickling(copy):
