@@ -63,7 +63,7 @@ def _write(run_dirs: tuple[Path, ...], eval_dir: Path | None, compare: bool, out
         from automm.report.sweep import write_sweep_report
 
         return "sweep", [*write_sweep_report(run_dirs[0], latex=latex), write_sweep_html(run_dirs[0])]
-    from automm.report import write_report
+    from automm.report.build import write_report
     from automm.report.run_html import write_run_html
 
     return "run", [*write_report(run_dirs[0], eval_dir, latex=latex), write_run_html(run_dirs[0], eval_dir)]

@@ -26,7 +26,7 @@ from faults import expect_clean as assert_clean
 
 from automm.data import FeatureCache, write_cache
 from automm.errors import CacheError
-from automm.report import write_report
+from automm.report.build import write_report
 
 # -- arch.json --------------------------------------------------------------------------
 
