@@ -30,10 +30,26 @@ class DomainError(click.ClickException):
         click.echo(f"automm: error: {self.format_message()}", err=True)
 
 
+HELP_OPTION_NAMES = ["-h", "--help"]
+
+
+def _with_help_names(command: click.Command) -> None:
+    """Give ``command`` and a group's subcommands ``-h/--help`` however their context is made
+    (click keeps a command's help option with the names of the first context that asks)."""
+    command.context_settings.setdefault("help_option_names", HELP_OPTION_NAMES)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _with_help_names(sub)
+
+
 class AutommGroup(click.Group):
     """Root group: loads verb modules and plugin commands lazily; maps domain errors."""
 
     _loaded = False
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        _with_help_names(cmd)
+        super().add_command(cmd, name)
 
     def _load(self) -> None:
         if self._loaded:
@@ -95,7 +111,7 @@ class AutommGroup(click.Group):
             raise DomainError(message) from None
 
 
-@click.group(cls=AutommGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=AutommGroup, context_settings={"help_option_names": HELP_OPTION_NAMES})
 @click.version_option(__version__, "--version", prog_name="automm")
 def cli() -> None:
     """automm: plugin-based multimodal neural architecture search."""
