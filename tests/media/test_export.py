@@ -169,7 +169,8 @@ def test_missing_backbone_weights_are_one_line_and_write_nothing(folder_cache, t
     source["settings"]["weights"] = [["image", str(tmp_path / "gone.safetensors")]]
     write_evaluation(cache, tmp_path / "eval", source)
     res = invoke("export", tmp_path / "eval", "--format", "torchscript", "-o", tmp_path / "d.pt")
-    assert res.exit_code == 2 and "gone.safetensors" in res.output and "no such file" in res.output, res.output
+    assert res.exit_code == 2, res.output
+    assert "gone.safetensors" in res.output and "no such file" in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["eval"]
 
 
