@@ -44,31 +44,39 @@ def uninterrupted(cache_dir: Path, tiny_args: tuple[str, ...], tmp_path_factory:
     return out
 
 
+def _assert_resumable(stopped, out: Path, signum: signal.Signals) -> None:
+    """Exit 128 + signum and the one line naming the resume command."""
+    assert stopped.returncode == 128 + signum
+    assert stopped.stderr == [f"automm: interrupted ({signum.name}); continue with: automm search "
+                              f"--out {out} --resume"]
+
+
+def _assert_same_search(out: Path, uninterrupted: Path) -> None:
+    """The resumed search's epoch records and architecture equal the uninterrupted one's."""
+    assert _records(out / "metrics.jsonl") == _records(uninterrupted / "metrics.jsonl")
+    assert json.loads((out / "arch.json").read_text())["choices"] == \
+        json.loads((uninterrupted / "arch.json").read_text())["choices"]
+
+
 def test_sigint_in_the_first_epoch_leaves_a_checkpoint_that_resumes_to_the_same_search(
         interrupt, cache_dir, tiny_args, uninterrupted, tmp_path):
     out = tmp_path / "run"
     stopped = interrupt(_search_args(cache_dir, out, tiny_args), "searching", [signal.SIGINT])
-    assert stopped.returncode == 130
-    assert stopped.stderr == [f"automm: interrupted (SIGINT); continue with: automm search --out {out} "
-                              "--resume"]
+    _assert_resumable(stopped, out, signal.SIGINT)
     assert "epoch 1/" not in stopped.stdout  # it stopped within the first epoch
     _run(*stopped.suggested("continue with: "))
-    assert _records(out / "metrics.jsonl") == _records(uninterrupted / "metrics.jsonl")
-    assert json.loads((out / "arch.json").read_text())["choices"] == \
-        json.loads((uninterrupted / "arch.json").read_text())["choices"]
+    _assert_same_search(out, uninterrupted)
 
 
 def test_sigterm_after_an_epoch_stops_at_the_next_step_and_resumes_to_the_same_search(
         interrupt, cache_dir, tiny_args, uninterrupted, tmp_path):
     out = tmp_path / "run"
     stopped = interrupt(_search_args(cache_dir, out, tiny_args), "epoch 1/", [signal.SIGTERM])
-    assert stopped.returncode == 143
-    assert stopped.stderr == [f"automm: interrupted (SIGTERM); continue with: automm search --out {out} "
-                              "--resume"]
+    _assert_resumable(stopped, out, signal.SIGTERM)
     assert not (out / "arch.json").exists()
     resumed = _run(*stopped.suggested("continue with: "))
     assert resumed.output.splitlines()[1].startswith("epoch 2 ")  # redoes the interrupted epoch
-    assert _records(out / "metrics.jsonl") == _records(uninterrupted / "metrics.jsonl")
+    _assert_same_search(out, uninterrupted)
 
 
 def test_a_second_signal_stops_at_once_and_says_truthfully_what_is_left(interrupt, cache_dir, tiny_args,
